@@ -1,0 +1,53 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+  name: "Ingot",
+  products: [
+    .executable(name: "ingot", targets: ["ingot"]),
+    .library(name: "IngotContainer", targets: ["IngotContainer"]),
+    .library(name: "IngotFormats", targets: ["IngotFormats"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+  ],
+  targets: [
+    // System libraries: declared once so the install path (apt: libzstd-dev,
+    // libopenblas-dev) is settled for every later module.
+    .systemLibrary(
+      name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+    .systemLibrary(
+      name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+
+    .target(
+      name: "IngotContainer",
+      dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+    .target(
+      name: "IngotFormats",
+      dependencies: ["IngotContainer"]),
+    .target(
+      name: "IngotPipeline",
+      dependencies: ["IngotContainer", "IngotFormats"]),
+    .target(
+      name: "IngotCommands",
+      dependencies: [
+        "IngotContainer", "IngotFormats", "IngotPipeline",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]),
+    .executableTarget(name: "ingot", dependencies: ["IngotCommands"]),
+
+    .target(
+      name: "IngotTestSupport",
+      dependencies: ["IngotContainer", "IngotFormats"],
+      path: "Tests/IngotTestSupport"),
+    .testTarget(
+      name: "IngotTests",
+      dependencies: [
+        "IngotContainer", "IngotFormats", "IngotPipeline", "IngotCommands",
+        "IngotTestSupport", "CZstd", "COpenBLAS",
+      ],
+      exclude: ["Fixtures"]),
+  ],
+  swiftLanguageModes: [.v6]
+)

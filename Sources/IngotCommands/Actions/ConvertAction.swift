@@ -1,0 +1,76 @@
+import IngotContainer
+import IngotFormats
+import IngotPipeline
+
+/// `ingot convert`: any readable input to `.ingot`, optionally cast.
+public struct ConvertAction: Sendable {
+  public var sources: [String]
+  public var output: String
+  public var dtype: DType?
+  public var force = false
+  public var note: String?
+  public var timestamp: String?
+
+  public init(sources: [String], output: String, dtype: DType? = nil, force: Bool = false, note: String? = nil, timestamp: String? = nil) {
+    self.sources = sources
+    self.output = output
+    self.dtype = dtype
+    self.force = force
+    self.note = note
+    self.timestamp = timestamp
+  }
+
+  public func run(progress: ProgressBar? = nil) throws -> Pipeline.Outcome {
+    let source = try FormatDetector.open(sources)
+    var stages: [any TensorStage] = []
+    if let dtype { stages.append(try CastStage(target: dtype)) }
+    let options = Pipeline.Options(
+      operation: "convert", parameters: ["dtype": .string(dtype?.rawValue ?? "keep")], force: force, note: note,
+      timestamp: timestamp)
+    return try Pipeline(source: source, stages: stages, options: options).run(to: output, progress: progress)
+  }
+
+  /// The human summary printed on stdout.
+  public static func summary(_ r: Pipeline.Outcome, dtype: DType?) -> String {
+    var lines = [
+      "wrote \(r.path): \(r.header.tensors.count) tensors, \(formatBytes(r.bytesOut)) of tensor data (from \(formatBytes(r.bytesIn)))",
+      "model digest  \(r.header.modelDigest)",
+    ]
+    if let dtype {
+      let cast = r.changed["cast"] ?? []
+      let castSet = Set(cast)
+      let kept = r.header.tensors.filter { !castSet.contains($0.name) && $0.dtype != dtype }
+      lines.append("cast to \(dtype.rawValue): \(cast.count) tensors")
+      if !kept.isEmpty {
+        lines.append("kept (not f32/f16/bf16): " + kept.map { "\($0.name) (\($0.dtype.rawValue))" }.joined(separator: ", "))
+      }
+    }
+    return lines.joined(separator: "\n")
+  }
+}
+
+func formatBytes(_ n: Int) -> String {
+  if n < 1024 { return "\(n) B" }
+  let units = ["KiB", "MiB", "GiB", "TiB"]
+  var v = Double(n) / 1024
+  var u = 0
+  while v >= 1024 && u < units.count - 1 {
+    v /= 1024
+    u += 1
+  }
+  return formatFixed(v, 1) + " " + units[u]
+}
+
+/// `value` with `digits` decimals, without Foundation's String(format:).
+func formatFixed(_ value: Double, _ digits: Int) -> String {
+  guard value.isFinite else { return value.description }
+  var scale = 1.0
+  for _ in 0..<digits { scale *= 10 }
+  let r = (abs(value) * scale).rounded()
+  let whole = Int(r / scale)
+  let frac = Int(r - Double(whole) * scale)
+  let sign = value < 0 && r != 0 ? "-" : ""
+  if digits == 0 { return sign + String(whole) }
+  let f = String(frac)
+  return sign + String(whole) + "." + String(repeating: "0", count: digits - f.count) + f
+}

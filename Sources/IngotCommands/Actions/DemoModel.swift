@@ -1,0 +1,72 @@
+import IngotContainer
+import IngotFormats
+
+/// The embedded default model for `ingot demo`: a tiny Llama-shaped model
+/// whose weights come from a fixed-seed generator, written as a Hugging Face
+/// folder (config.json + model.safetensors). Same bytes on every machine.
+public enum DemoModel {
+  public static let config = """
+    {"architectures":["LlamaForCausalLM"],"model_type":"llama","hidden_size":64,"intermediate_size":128,\
+    "num_attention_heads":4,"num_key_value_heads":2,"num_hidden_layers":2,"vocab_size":256,\
+    "max_position_embeddings":128,"rms_norm_eps":1e-05,"rope_theta":10000.0,"tie_word_embeddings":false,\
+    "torch_dtype":"float32"}
+    """
+
+  static func shapes() -> [(String, [Int])] {
+    var list: [(String, [Int])] = [("model.embed_tokens.weight", [256, 64]), ("model.norm.weight", [64]), ("lm_head.weight", [256, 64])]
+    for l in 0..<2 {
+      let p = "model.layers.\(l)."
+      list += [
+        (p + "input_layernorm.weight", [64]), (p + "post_attention_layernorm.weight", [64]),
+        (p + "self_attn.q_proj.weight", [64, 64]), (p + "self_attn.k_proj.weight", [32, 64]),
+        (p + "self_attn.v_proj.weight", [32, 64]), (p + "self_attn.o_proj.weight", [64, 64]),
+        (p + "mlp.gate_proj.weight", [128, 64]), (p + "mlp.up_proj.weight", [128, 64]),
+        (p + "mlp.down_proj.weight", [64, 128]),
+      ]
+    }
+    return list
+  }
+
+  /// Writes the model folder at `folder` (which must exist).
+  public static func write(to folder: String) throws {
+    var rng = SplitMix64(seed: 0x1A60_7DE0)
+    let shapes = shapes()
+    let writer = try SafetensorsWriter(
+      path: folder + "/model.safetensors", inputs: [], force: true,
+      tensors: shapes.map { .init(name: $0.0, dtype: .f32, shape: $0.1, byteCount: (elementCount($0.1) ?? 0) * 4) })
+    for (name, shape) in shapes {
+      let n = elementCount(shape) ?? 0
+      let isNorm = name.hasSuffix("norm.weight")
+      let std = 1.0 / Double(shape.last ?? 1).squareRoot()
+      var values = [Float](repeating: 0, count: n)
+      for i in 0..<n { values[i] = isNorm ? Float(1 + 0.05 * rng.normal()) : Float(std * rng.normal()) }
+      try values.withUnsafeBytes { try writer.write($0) }
+    }
+    try writer.finish()
+    let file = try AtomicFile(path: folder + "/config.json", inputs: [], force: true)
+    try file.write(Array(config.utf8), at: 0)
+    try file.commit()
+  }
+}
+
+/// A small, well-known PRNG (Steele et al.), so demo weights are identical everywhere.
+public struct SplitMix64: Sendable {
+  var state: UInt64
+  public init(seed: UInt64) { state = seed }
+  public mutating func next() -> UInt64 {
+    state &+= 0x9E37_79B9_7F4A_7C15
+    var z = state
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
+  }
+  /// Uniform in (0, 1).
+  public mutating func uniform() -> Double { (Double(next() >> 11) + 0.5) / Double(1 << 53) }
+  /// Approximately standard normal (Irwin–Hall: 12 uniforms − 6). Plain
+  /// arithmetic, so the bits do not depend on a platform's libm.
+  public mutating func normal() -> Double {
+    var sum = 0.0
+    for _ in 0..<12 { sum += uniform() }
+    return sum - 6
+  }
+}

@@ -1,0 +1,75 @@
+import Dispatch
+import IngotContainer
+
+/// `ingot verify`: recomputes every tensor digest and the model digest, and
+/// checks the provenance chain and the padding. Opening the file already
+/// checks header checksum, schema, bounds, model digest and chain.
+public struct VerifyAction: Sendable {
+  public struct Report: Sendable {
+    public var file: String
+    public var modelDigest: String
+    public var tensorCount: Int
+    public var bytesChecked: Int
+    public var failures: [ContainerError]
+    public var ok: Bool { failures.isEmpty }
+
+    public var json: JSONValue {
+      [
+        "file": .string(file), "ok": .bool(ok), "model_digest": .string(modelDigest),
+        "tensors_checked": .int(Int64(tensorCount)), "bytes_checked": .int(Int64(bytesChecked)),
+        "failures": .array(failures.map { .string($0.description) }),
+      ]
+    }
+  }
+
+  public var path: String
+  public init(path: String) { self.path = path }
+
+  public func run() throws -> Report {
+    let reader = try ContainerReader(path: path)
+    let count = reader.header.tensors.count
+    let results = FailureSlots(count: count)
+    // Big tensors first so the two cores finish together.
+    let order = reader.header.tensors.indices.sorted { reader.header.tensors[$0].storage.length > reader.header.tensors[$1].storage.length }
+    DispatchQueue.concurrentPerform(iterations: count) { k in
+      let i = order[k]
+      results.set(i, reader.verifyTensor(i))
+    }
+    var failures = results.all()
+    if let padding = reader.verifyPadding() { failures.append(padding) }
+    return Report(
+      file: path, modelDigest: reader.header.modelDigest, tensorCount: count,
+      bytesChecked: reader.header.tensors.reduce(0) { $0 + $1.storage.length }, failures: failures)
+  }
+
+  public static func summary(_ r: Report) -> String {
+    if r.ok {
+      return "ok: \(r.file): \(r.tensorCount) tensor digests, model digest \(r.modelDigest), provenance chain intact"
+    }
+    return (r.failures.map { "FAIL \($0)" } + ["\(r.failures.count) problem(s) in \(r.file)"]).joined(separator: "\n")
+  }
+}
+
+/// One slot per tensor, written from concurrent iterations (each index once).
+final class FailureSlots: @unchecked Sendable {
+  private var slots: [ContainerError?]
+  private let lock = Mutex()
+  init(count: Int) { slots = Array(repeating: nil, count: count) }
+  func set(_ i: Int, _ e: ContainerError?) { lock.locked { slots[i] = e } }
+  func all() -> [ContainerError] { lock.locked { slots.compactMap { $0 } } }
+}
+
+final class Mutex: @unchecked Sendable {
+  private var m = pthread_mutex_t()
+  init() { pthread_mutex_init(&m, nil) }
+  deinit { pthread_mutex_destroy(&m) }
+  func locked<T>(_ body: () throws -> T) rethrows -> T {
+    pthread_mutex_lock(&m)
+    defer { pthread_mutex_unlock(&m) }
+    return try body()
+  }
+}
+
+#if canImport(Glibc)
+  import Glibc
+#endif

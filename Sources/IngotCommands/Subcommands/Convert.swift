@@ -1,0 +1,45 @@
+import ArgumentParser
+import IngotPipeline
+
+extension IngotCommand {
+  struct Convert: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Convert safetensors files, a sharded index, a model folder or an .ingot file to .ingot.")
+
+    @Argument(help: "Input file(s) or model folder. The format is detected from content.")
+    var sources: [String]
+
+    @Option(name: .shortAndLong, help: "Output .ingot path.")
+    var output: String
+
+    @Option(help: "Cast f32/f16/bf16 tensors: keep, f32, f16 or bf16 (round to nearest even).")
+    var dtype: DTypeChoice = .keep
+
+    @Flag(help: "Replace an existing output file.")
+    var force = false
+
+    @Option(help: "A note recorded in the provenance step.")
+    var note: String?
+
+    @Option(help: "A timestamp recorded in the provenance step (none by default, for reproducible output).")
+    var timestamp: String?
+
+    @Flag(help: "Print the result as JSON.")
+    var json = false
+
+    func run() throws {
+      let action = ConvertAction(sources: sources, output: output, dtype: dtype.dtype, force: force, note: note, timestamp: timestamp)
+      let result = try action.run(progress: ProgressBar.make("convert"))
+      if json {
+        printJSON([
+          "output": .string(result.path), "tensors": .int(Int64(result.header.tensors.count)),
+          "bytes_in": .int(Int64(result.bytesIn)), "bytes_out": .int(Int64(result.bytesOut)),
+          "model_digest": .string(result.header.modelDigest),
+          "cast": .array((result.changed["cast"] ?? []).map { .string($0) }),
+        ])
+      } else {
+        print(ConvertAction.summary(result, dtype: dtype.dtype))
+      }
+    }
+  }
+}

@@ -1,0 +1,59 @@
+import ArgumentParser
+import IngotContainer
+import IngotFormats
+import IngotPipeline
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// The `ingot` root command. Subcommands parse flags and call an action.
+public struct IngotCommand: ParsableCommand {
+  public static let configuration = CommandConfiguration(
+    commandName: "ingot",
+    abstract: "Convert model checkpoints into the auditable .ingot container.",
+    version: IngotVersion.string,
+    subcommands: [Convert.self, Inspect.self, Verify.self, Export.self, Demo.self])
+
+  public init() {}
+
+  /// Runs with DESIGN.md's exit codes: 0 ok, 1 failure, 64 usage, and one
+  /// `error: ...` line on stderr.
+  public static func runMain() -> Never {
+    do {
+      var command = try parseAsRoot()
+      try command.run()
+      Glibc.exit(0)
+    } catch let error as PipelineError where error.isUsage {
+      writeStderr("error: \(error)\n")
+      Glibc.exit(64)
+    } catch let error as ExitCode {
+      Glibc.exit(error.rawValue)
+    } catch let error as ContainerError {
+      fail(error)
+    } catch let error as SafetensorsError {
+      fail(error)
+    } catch let error as FormatError {
+      fail(error)
+    } catch let error as PipelineError {
+      fail(error)
+    } catch {
+      exit(withError: error)
+    }
+  }
+
+  static func fail(_ error: CustomStringConvertible) -> Never {
+    writeStderr("error: \(error.description)\n")
+    Glibc.exit(1)
+  }
+}
+
+/// `--dtype keep|f32|f16|bf16`.
+public enum DTypeChoice: String, ExpressibleByArgument, CaseIterable, Sendable {
+  case keep, f32, f16, bf16
+  var dtype: DType? { self == .keep ? nil : DType(rawValue: rawValue) }
+}
+
+func printJSON(_ value: JSONValue) {
+  print(CanonicalJSON.string(value))
+}

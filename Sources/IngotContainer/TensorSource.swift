@@ -1,0 +1,53 @@
+/// A tensor as a source lists it, before any stage touches it.
+public struct SourceTensor: Equatable, Sendable {
+  public var name: String
+  public var dtype: DType
+  public var shape: [Int]
+  public var encoding: Encoding
+  /// Bytes of the encoded payload.
+  public var byteCount: Int
+
+  public init(name: String, dtype: DType, shape: [Int], encoding: Encoding = .raw, byteCount: Int) {
+    self.name = name
+    self.dtype = dtype
+    self.shape = shape
+    self.encoding = encoding
+    self.byteCount = byteCount
+  }
+}
+
+/// A file a source reads: hashed whole for provenance.
+public struct SourceFile: Equatable, Sendable {
+  /// Path to open.
+  public var path: String
+  /// Name recorded in provenance: relative to what the user named.
+  public var recordedPath: String
+  public var format: String
+  public var size: Int
+
+  public init(path: String, recordedPath: String, format: String, size: Int) {
+    self.path = path
+    self.recordedPath = recordedPath
+    self.format = format
+    self.size = size
+  }
+}
+
+/// The start of every pipeline (DESIGN.md "The data path"). A source lists
+/// tensors and hands out one payload at a time; it never reads the whole model.
+public protocol TensorSource: AnyObject, Sendable {
+  /// Format name recorded in provenance ("safetensors", "ingot", ...).
+  var format: String { get }
+  /// Tensors in the order the output will hold them.
+  var tensors: [SourceTensor] { get }
+  var metadata: [String: String] { get }
+  var files: [SourceFile] { get }
+  /// History carried over from an `.ingot` input; empty for foreign formats.
+  var provenance: [ProvenanceStep] { get }
+  /// Model digest of an `.ingot` input.
+  var inputModelDigest: String? { get }
+  /// Calls `body` with tensor `index`'s encoded, uncompressed payload.
+  func withPayload<R>(_ index: Int, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R
+  /// Hints that tensor `index` is done, so its pages can be dropped.
+  func release(_ index: Int)
+}

@@ -1,0 +1,188 @@
+import Dispatch
+import IngotContainer
+
+/// Source → stages → ContainerWriter, in one streaming pass (DESIGN.md).
+///
+/// Two things run side by side: one thread hashes every source file whole for
+/// provenance, while this thread takes one tensor at a time, applies the
+/// stages, hashes the result for its digest and writes it. Resident memory
+/// stays near the largest tensor: source pages are released after each
+/// tensor, and output pages are written back as they fill.
+public struct Pipeline {
+  public struct Options: Sendable {
+    public var operation: String
+    public var parameters: [String: JSONValue]
+    public var force: Bool
+    public var note: String?
+    public var timestamp: String?
+    public init(operation: String, parameters: [String: JSONValue] = [:], force: Bool = false, note: String? = nil, timestamp: String? = nil) {
+      self.operation = operation
+      self.parameters = parameters
+      self.force = force
+      self.note = note
+      self.timestamp = timestamp
+    }
+  }
+
+  public struct Outcome: Sendable {
+    public var header: ContainerHeader
+    public var path: String
+    public var bytesIn: Int
+    public var bytesOut: Int
+    /// Tensors a stage changed, by stage name.
+    public var changed: [String: [String]]
+  }
+
+  public let source: any TensorSource
+  public let stages: [any TensorStage]
+  public let options: Options
+
+  public init(source: any TensorSource, stages: [any TensorStage], options: Options) {
+    self.source = source
+    self.stages = stages
+    self.options = options
+  }
+
+  /// Hashing slice: small enough to stay in cache between hash and write.
+  static let slice = 4 << 20
+
+  public func run(to path: String, progress: ProgressBar? = nil) throws -> Outcome {
+    let inputs = source.tensors
+    var planned: [[SourceTensor]] = []  // per tensor: input, then each stage's output
+    for t in inputs {
+      var chain = [t]
+      for stage in stages { chain.append(try stage.plan(chain[chain.count - 1])) }
+      planned.append(chain)
+    }
+
+    // Hash source files on another thread while tensors stream through this one.
+    let files = source.files
+    let hashes = HashResults(count: files.count)
+    let group = DispatchGroup()
+    DispatchQueue.global().async(group: group) {
+      for (i, f) in files.enumerated() { hashes.set(i, Result<String, Error> { try FileHasher.sha256(path: f.path) }) }
+    }
+    defer { group.wait() }
+
+    let draft = draftHeader(planned.map { $0[$0.count - 1] })
+    let writer = try ContainerWriter(
+      path: path, inputs: files.map(\.path), force: options.force,
+      reservedHeaderBytes: draft.encoded().count + 512 * inputs.count + 4096)
+
+    var entries: [TensorEntry] = []
+    var changed: [String: [String]] = [:]
+    var bytesIn = 0
+    let total = inputs.reduce(0) { $0 + $1.byteCount }
+    for (index, chain) in planned.enumerated() {
+      let out = chain[chain.count - 1]
+      let (storage, digest) = try source.withPayload(index) { payload in
+        try transformAndWrite(chain: chain, payload: payload, writer: writer, changed: &changed)
+      }
+      source.release(index)
+      bytesIn += chain[0].byteCount
+      progress?.update(done: bytesIn, total: total)
+      entries.append(TensorEntry(name: out.name, dtype: out.dtype, shape: out.shape, encoding: out.encoding, storage: storage, digest: digest))
+    }
+    progress?.finish()
+    group.wait()
+
+    var header = ContainerHeader()
+    header.metadata = source.metadata
+    header.tensors = entries
+    header.modelDigest = header.computedModelDigest()
+    var recorded: [ProvenanceStep.Input] = []
+    for (i, f) in files.enumerated() {
+      recorded.append(ProvenanceStep.Input(
+        path: f.recordedPath, format: f.format, size: f.size, sha256: try hashes.get(i),
+        modelDigest: f.format == "ingot" ? source.inputModelDigest : nil))
+    }
+    var step = stepTemplate(inputs: recorded)
+    step.modelDigest = header.modelDigest
+    header.provenance = source.provenance + [step]
+    try writer.finish(header: header)
+    return Outcome(header: header, path: path, bytesIn: bytesIn, bytesOut: entries.reduce(0) { $0 + $1.storage.length }, changed: changed)
+  }
+
+  func stepTemplate(inputs: [ProvenanceStep.Input]) -> ProvenanceStep {
+    var parameters = options.parameters
+    parameters["source_format"] = .string(source.format)
+    return ProvenanceStep(
+      operation: options.operation, parameters: parameters, inputs: inputs,
+      inputModelDigest: source.inputModelDigest, note: options.note, timestamp: options.timestamp)
+  }
+
+  /// A header with the final shape but placeholder numbers, to size the
+  /// reserved header space. Pure function of the plan: output stays canonical.
+  func draftHeader(_ outputs: [SourceTensor]) -> ContainerHeader {
+    var h = ContainerHeader()
+    h.metadata = source.metadata
+    let placeholder = String(repeating: "0", count: 64)
+    h.tensors = outputs.map {
+      TensorEntry(name: $0.name, dtype: $0.dtype, shape: $0.shape, encoding: $0.encoding,
+                  storage: Storage(offset: 1 << 50, length: 1 << 50), digest: placeholder)
+    }
+    h.modelDigest = placeholder
+    let inputs = source.files.map {
+      ProvenanceStep.Input(path: $0.recordedPath, format: $0.format, size: $0.size, sha256: placeholder, modelDigest: placeholder)
+    }
+    var step = stepTemplate(inputs: inputs)
+    step.modelDigest = placeholder
+    h.provenance = source.provenance + [step]
+    return h
+  }
+
+  func transformAndWrite(chain: [SourceTensor], payload: UnsafeRawBufferPointer, writer: ContainerWriter,
+                         changed: inout [String: [String]]) throws -> (Storage, String) {
+    var current = payload
+    var owned: [UnsafeMutableRawBufferPointer] = []
+    defer { owned.forEach { $0.deallocate() } }
+    for (k, stage) in stages.enumerated() where chain[k + 1] != chain[k] {
+      let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(chain[k + 1].byteCount, 1), alignment: 64)
+      owned.append(buffer)
+      let output = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<chain[k + 1].byteCount])
+      try stage.apply(from: chain[k], to: chain[k + 1], input: current, output: output)
+      current = UnsafeRawBufferPointer(output)
+      changed[stage.name, default: []].append(chain[0].name)
+      // An intermediate buffer can go as soon as the next stage has read it.
+      if owned.count > 1 { owned.removeFirst().deallocate() }
+    }
+    let offset = writer.reserve(current.count)
+    var digest = StreamingDigest()
+    var at = 0
+    while at < current.count {
+      let part = UnsafeRawBufferPointer(rebasing: current[at..<min(current.count, at + Self.slice)])
+      digest.update(part)
+      try writer.write(part, at: offset + at)
+      at += part.count
+    }
+    return (Storage(offset: offset, length: current.count), digest.finalizeHex())
+  }
+}
+
+/// Results of the file-hashing thread. A lock guards the slots; each is set once.
+final class HashResults: @unchecked Sendable {
+  private var slots: [Result<String, Error>?]
+  private let lock = NSLockLike()
+  init(count: Int) { slots = Array(repeating: nil, count: count) }
+  func set(_ i: Int, _ r: Result<String, Error>) { lock.withLock { slots[i] = r } }
+  func get(_ i: Int) throws -> String {
+    guard let r = lock.withLock({ slots[i] }) else { throw PipelineError.failed("file hash \(i) missing") }
+    return try r.get()
+  }
+}
+
+/// A tiny mutex over pthread, to avoid Foundation in the library.
+final class NSLockLike: @unchecked Sendable {
+  private var m = pthread_mutex_t()
+  init() { pthread_mutex_init(&m, nil) }
+  deinit { pthread_mutex_destroy(&m) }
+  func withLock<T>(_ body: () throws -> T) rethrows -> T {
+    pthread_mutex_lock(&m)
+    defer { pthread_mutex_unlock(&m) }
+    return try body()
+  }
+}
+
+#if canImport(Glibc)
+  import Glibc
+#endif

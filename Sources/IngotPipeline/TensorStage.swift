@@ -1,0 +1,14 @@
+import IngotContainer
+
+/// One step between a source and the writer (DESIGN.md "The data path").
+/// A stage is a pure function of the tensor and its options, which is what
+/// makes output reproducible.
+public protocol TensorStage: Sendable {
+  /// Name recorded in provenance parameters.
+  var name: String { get }
+  /// What the tensor becomes; return it unchanged to pass it through untouched
+  /// (then `apply` is not called and the payload is never copied).
+  func plan(_ tensor: SourceTensor) throws -> SourceTensor
+  /// Transforms `input` (laid out as `from`) into `output` (sized by `plan`).
+  func apply(from: SourceTensor, to: SourceTensor, input: UnsafeRawBufferPointer, output: UnsafeMutableRawBufferPointer) throws
+}

@@ -1,0 +1,3 @@
+import IngotCommands
+
+IngotCommand.runMain()
