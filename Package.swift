@@ -45,7 +45,7 @@ let package = Package(
       name: "IngotTests",
       dependencies: [
         "IngotContainer", "IngotFormats", "IngotPipeline", "IngotCommands",
-        "IngotTestSupport", "CZstd", "COpenBLAS",
+        "IngotTestSupport", "CZstd", "COpenBLAS", "ingot",
       ],
       exclude: ["Fixtures"]),
   ],

@@ -1,0 +1,247 @@
+#!/usr/bin/env python3
+"""Independent reader for .ingot files, written from formats/ingot-v1.md only.
+
+Python 3 and numpy, nothing else. It shares no code with the Swift
+implementation, so agreement between the two is evidence that the spec says
+what the code does.
+
+    python3 tools/ingot_read.py FILE [--verify] [--npz OUT.npz] [--json]
+
+As a module:
+
+    from ingot_read import IngotFile
+    f = IngotFile("model.ingot")
+    f.names(); f.array("w"); f.verify()  # -> list of problems, empty if good
+"""
+
+import argparse
+import hashlib
+import json
+import mmap
+import struct
+import sys
+
+import numpy as np
+
+MAGIC = b"\x89INGOT\r\n"
+PREAMBLE = 72
+MAX_HEADER = 256 << 20
+KNOWN_FEATURES = set()
+KNOWN_ENCODINGS = {"raw"}
+
+# dtype -> (numpy dtype or None, bits)
+DTYPES = {
+    "bool": ("?", 8), "u8": ("<u1", 8), "i8": ("<i1", 8), "u16": ("<u2", 16), "i16": ("<i2", 16),
+    "u32": ("<u4", 32), "i32": ("<i4", 32), "u64": ("<u8", 64), "i64": ("<i8", 64),
+    "f16": ("<f2", 16), "bf16": (None, 16), "f32": ("<f4", 32), "f64": ("<f8", 64),
+    "c64": ("<c8", 64), "f8_e4m3": (None, 8), "f8_e5m2": (None, 8), "f8_e8m0": (None, 8),
+    "f8_e4m3fnuz": (None, 8), "f8_e5m2fnuz": (None, 8), "f4": (None, 4),
+    "f6_e2m3": (None, 6), "f6_e3m2": (None, 6),
+}
+
+
+class IngotError(Exception):
+    pass
+
+
+def canonical(value):
+    """Canonical JSON bytes (spec section 3)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False).encode("utf-8")
+
+
+def _no_duplicates(pairs):
+    out = {}
+    for k, v in pairs:
+        if k in out:
+            raise IngotError("header: duplicate key %r" % k)
+        out[k] = v
+    return out
+
+
+def _f8_e4m3_to_f32(b):
+    """float8 e4m3fn (bias 7, no infinities, S.1111.111 is NaN)."""
+    b = b.astype(np.uint32)
+    s = np.where(b & 0x80, -1.0, 1.0)
+    e = (b >> 3) & 0xF
+    m = b & 0x7
+    val = np.where(e == 0, m / 8.0 * 2.0 ** -6, (1 + m / 8.0) * 2.0 ** (e.astype(np.int64) - 7))
+    val = np.where((e == 0xF) & (m == 0x7), np.nan, val)
+    return (s * val).astype(np.float32)
+
+
+def _f8_e5m2_to_f32(b):
+    """float8 e5m2: the top byte of an IEEE binary16."""
+    return (b.astype(np.uint16) << 8).view("<f2").astype(np.float32)
+
+
+class IngotFile:
+    def __init__(self, path):
+        self.path = path
+        with open(path, "rb") as fh:
+            size = fh.seek(0, 2)
+            if size < PREAMBLE:
+                raise IngotError("%s: %d bytes, too short for the preamble" % (path, size))
+            self._map = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        b = self._map
+        if b[0:8] != MAGIC:
+            raise IngotError("%s: bad magic" % path)
+        major, minor, flags, n, d, l = struct.unpack_from("<HHIQQQ", b, 8)
+        if major != 1:
+            raise IngotError("%s: unsupported major version %d" % (path, major))
+        if flags != 0:
+            raise IngotError("%s: reserved flags are not zero" % path)
+        if n > MAX_HEADER or d < PREAMBLE + n or d % 64 or d + l != size:
+            raise IngotError("%s: preamble sizes are inconsistent with the %d-byte file" % (path, size))
+        raw = bytes(b[PREAMBLE:PREAMBLE + n])
+        if hashlib.sha256(raw).digest() != bytes(b[40:72]):
+            raise IngotError("%s: header checksum mismatch" % path)
+        if set(bytes(b[PREAMBLE + n:d])) - {0x20}:
+            raise IngotError("%s: header padding is not all spaces" % path)
+        self.version = (major, minor)
+        self.data_offset, self.data_length = d, l
+        self.header = json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicates)
+        if canonical(self.header) != raw:
+            raise IngotError("%s: header is not canonical JSON" % path)
+        h = self.header
+        if h.get("format") != "ingot":
+            raise IngotError("%s: format is not 'ingot'" % path)
+        for feature in h.get("required_features", []):
+            if feature not in KNOWN_FEATURES:
+                raise IngotError("%s: requires unknown feature %r" % (path, feature))
+        align = h["alignment"]
+        self.tensors = {}
+        spans = []
+        for t in h["tensors"]:
+            name = t["name"]
+            if name in self.tensors:
+                raise IngotError("%s: duplicate tensor %r" % (path, name))
+            if t["encoding"]["kind"] not in KNOWN_ENCODINGS:
+                raise IngotError("%s: %s: unknown encoding %r" % (path, name, t["encoding"]["kind"]))
+            if t["data"]["compression"] != "none":
+                raise IngotError("%s: %s: unknown compression %r" % (path, name, t["data"]["compression"]))
+            off, length = t["data"]["offset"], t["data"]["length"]
+            count = 1
+            for dim in t["shape"]:
+                if dim < 0:
+                    raise IngotError("%s: %s: negative dimension" % (path, name))
+                count *= dim
+            bits = DTYPES[t["dtype"]][1] * count
+            if bits % 8 or bits // 8 != length:
+                raise IngotError("%s: %s: stored length %d does not match shape and dtype" % (path, name, length))
+            if off % align or off < 0 or off + length > l:
+                raise IngotError("%s: %s: data out of bounds or misaligned" % (path, name))
+            if length:
+                spans.append((off, off + length, name))
+            self.tensors[name] = t
+        spans.sort()
+        for (a0, a1, an), (b0, b1, bn) in zip(spans, spans[1:]):
+            if b0 < a1:
+                raise IngotError("%s: %s overlaps %s" % (path, bn, an))
+
+    # -- access ---------------------------------------------------------------
+
+    def names(self):
+        return [t["name"] for t in self.header["tensors"]]
+
+    def payload(self, name):
+        t = self.tensors[name]
+        start = self.data_offset + t["data"]["offset"]
+        return bytes(self._map[start:start + t["data"]["length"]])
+
+    def array(self, name):
+        """The tensor as numpy. Types numpy lacks come back widened: bf16 and
+        8-bit floats as float32; f4/f6 as their raw packed bytes (uint8)."""
+        t = self.tensors[name]
+        shape = tuple(t["shape"])
+        raw = self.payload(name)
+        dtype = t["dtype"]
+        np_type = DTYPES[dtype][0]
+        if np_type is not None:
+            return np.frombuffer(raw, dtype=np_type).reshape(shape).copy()
+        u8 = np.frombuffer(raw, dtype=np.uint8)
+        if dtype == "bf16":
+            return (np.frombuffer(raw, dtype="<u2").astype(np.uint32) << 16).view(np.float32).reshape(shape)
+        if dtype == "f8_e4m3":
+            return _f8_e4m3_to_f32(u8).reshape(shape)
+        if dtype == "f8_e5m2":
+            return _f8_e5m2_to_f32(u8).reshape(shape)
+        return u8.copy()
+
+    # -- checks ---------------------------------------------------------------
+
+    def model_digest(self):
+        h = self.header
+        doc = {
+            "format": "ingot-model-digest-v1",
+            "metadata": h["metadata"],
+            "tensors": [{k: t[k] for k in ("digest", "dtype", "encoding", "name", "shape")}
+                        for t in h["tensors"]],
+        }
+        return hashlib.sha256(canonical(doc)).hexdigest()
+
+    def verify(self):
+        """Every digest, the model digest, the provenance chain and padding.
+        Returns a list of problems; empty means the file is intact."""
+        problems = []
+        h = self.header
+        for t in h["tensors"]:
+            if hashlib.sha256(self.payload(t["name"])).hexdigest() != t["digest"]:
+                problems.append("%s: digest mismatch" % t["name"])
+        if self.model_digest() != h["model_digest"]:
+            problems.append("model digest mismatch")
+        if hashlib.sha256(canonical(h["provenance"])).hexdigest() != h["provenance_head"]:
+            problems.append("provenance_head mismatch")
+        steps = h["provenance"]
+        if not steps:
+            problems.append("no provenance steps")
+        else:
+            for i in range(1, len(steps)):
+                if steps[i]["input_model_digest"] != steps[i - 1]["model_digest"]:
+                    problems.append("provenance step %d does not chain to step %d" % (i, i - 1))
+            if steps[-1]["model_digest"] != h["model_digest"]:
+                problems.append("last provenance step's model digest differs from the file's")
+        covered = sorted((t["data"]["offset"], t["data"]["offset"] + t["data"]["length"])
+                         for t in h["tensors"])
+        cursor = 0
+        for lo, hi in covered + [(self.data_length, self.data_length)]:
+            if lo > cursor and any(self._map[self.data_offset + cursor:self.data_offset + lo]):
+                problems.append("non-zero padding in the data section at %d" % cursor)
+            cursor = max(cursor, hi)
+        return problems
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("file")
+    ap.add_argument("--verify", action="store_true", help="check every digest; exit 1 on a mismatch")
+    ap.add_argument("--npz", help="write every tensor, by name, to this .npz")
+    ap.add_argument("--json", action="store_true", help="print the listing as JSON")
+    args = ap.parse_args(argv)
+    try:
+        f = IngotFile(args.file)
+    except (IngotError, ValueError, KeyError, TypeError) as e:
+        print("error: %s" % e, file=sys.stderr)
+        return 1
+    listing = [{"name": t["name"], "dtype": t["dtype"], "shape": t["shape"],
+                "encoding": t["encoding"]["kind"], "digest": t["digest"]} for t in f.header["tensors"]]
+    if args.json:
+        print(json.dumps({"model_digest": f.header["model_digest"], "tensors": listing}))
+    else:
+        print("model digest %s" % f.header["model_digest"])
+        for t in listing:
+            print("%-40s %-8s %-16s %s" % (t["name"], t["dtype"], t["shape"], t["digest"][:16]))
+    if args.npz:
+        np.savez(args.npz, **{name: f.array(name) for name in f.names()})
+    if args.verify:
+        problems = f.verify()
+        for p in problems:
+            print("FAIL %s" % p, file=sys.stderr)
+        if problems:
+            return 1
+        print("ok: %d tensors, model digest and provenance chain verified" % len(listing))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
