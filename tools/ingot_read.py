@@ -225,20 +225,29 @@ def main(argv=None):
         return 1
     listing = [{"name": t["name"], "dtype": t["dtype"], "shape": t["shape"],
                 "encoding": t["encoding"]["kind"], "digest": t["digest"]} for t in f.header["tensors"]]
+    problems = None
+    if args.verify:
+        problems = f.verify()
+        # Digests recomputed here from the bytes, for callers that compare readers.
+        for t in listing:
+            t["computed_digest"] = hashlib.sha256(f.payload(t["name"])).hexdigest()
     if args.json:
-        print(json.dumps({"model_digest": f.header["model_digest"], "tensors": listing}))
+        doc = {"model_digest": f.header["model_digest"], "tensors": listing}
+        if problems is not None:
+            doc["computed_model_digest"] = f.model_digest()
+            doc["problems"] = problems
+        print(json.dumps(doc))
     else:
         print("model digest %s" % f.header["model_digest"])
         for t in listing:
             print("%-40s %-8s %-16s %s" % (t["name"], t["dtype"], t["shape"], t["digest"][:16]))
     if args.npz:
         np.savez(args.npz, **{name: f.array(name) for name in f.names()})
-    if args.verify:
-        problems = f.verify()
+    if problems:
         for p in problems:
             print("FAIL %s" % p, file=sys.stderr)
-        if problems:
-            return 1
+        return 1
+    if problems is not None and not args.json:
         print("ok: %d tensors, model digest and provenance chain verified" % len(listing))
     return 0
 

@@ -73,7 +73,9 @@ public struct Pipeline {
     var changed: [String: [String]] = [:]
     var bytesIn = 0
     let total = inputs.reduce(0) { $0 + $1.byteCount }
+    let delay = Self.testDelayMicroseconds()
     for (index, chain) in planned.enumerated() {
+      if delay > 0 { usleep(delay) }
       let out = chain[chain.count - 1]
       let (storage, digest) = try source.withPayload(index) { payload in
         try transformAndWrite(chain: chain, payload: payload, writer: writer, changed: &changed)
@@ -101,6 +103,13 @@ public struct Pipeline {
     header.provenance = source.provenance + [step]
     try writer.finish(header: header)
     return Outcome(header: header, path: path, bytesIn: bytesIn, bytesOut: entries.reduce(0) { $0 + $1.storage.length }, changed: changed)
+  }
+
+  /// `INGOT_TEST_TENSOR_DELAY_MS` slows the loop so the interruption test
+  /// can kill a conversion reliably partway; unset in normal use.
+  static func testDelayMicroseconds() -> UInt32 {
+    guard let raw = getenv("INGOT_TEST_TENSOR_DELAY_MS"), let ms = UInt32(String(cString: raw)) else { return 0 }
+    return min(ms, 10_000) * 1000
   }
 
   func stepTemplate(inputs: [ProvenanceStep.Input]) -> ProvenanceStep {

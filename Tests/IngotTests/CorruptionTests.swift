@@ -1,0 +1,142 @@
+import Foundation
+import IngotCommands
+import IngotContainer
+import IngotTestSupport
+import Testing
+
+/// Damaged `.ingot` files: every kind of damage gives a specific error, and
+/// `verify` names the tensor whose bytes changed.
+@Suite struct CorruptionTests {
+  func converted(_ tmp: TempDir) throws -> (path: String, reader: ContainerReader) {
+    let path = tmp.file("m.ingot")
+    _ = try ConvertAction(sources: [Fixtures.path("safetensors/sharded-llama")], output: path).run()
+    return (path, try ContainerReader(path: path))
+  }
+
+  func mutate(_ path: String, _ body: (inout [UInt8]) -> Void) throws {
+    var bytes = try readFile(path)
+    body(&bytes)
+    try writeFile(path, bytes)
+  }
+
+  @Test func aFlippedDataByteIsPinnedToItsTensor() throws {
+    let tmp = TempDir()
+    defer { tmp.cleanup() }
+    let (path, reader) = try converted(tmp)
+    let victim = try #require(reader.header.tensors.first { $0.name == "model.layers.1.mlp.up_proj.weight" })
+    try mutate(path) { $0[Int(reader.preamble.dataOffset) + victim.storage.offset + 1234] ^= 0x01 }
+
+    let report = try VerifyAction(path: path).run()
+    #expect(!report.ok)
+    #expect(report.failures.count == 1)
+    #expect(report.failures.first?.description.contains("model.layers.1.mlp.up_proj.weight") == true)
+
+    let cli = try run(ingotBinary(), ["verify", path])
+    #expect(cli.status == 1)
+    #expect(cli.stdout.contains("model.layers.1.mlp.up_proj.weight") || cli.stderr.contains("model.layers.1.mlp.up_proj.weight"))
+  }
+
+  @Test func aChangedPaddingByteIsReported() throws {
+    let tmp = TempDir()
+    defer { tmp.cleanup() }
+    let path = tmp.file("all.ingot")
+    _ = try ConvertAction(sources: [Fixtures.path("safetensors/all_dtypes.safetensors")], output: path).run()
+    let reader = try ContainerReader(path: path)
+    // A tensor whose length is not a multiple of 64 is followed by zero padding.
+    let padded = try #require(reader.header.tensors.first { $0.storage.length % 64 != 0 })
+    try mutate(path) { $0[Int(reader.preamble.dataOffset) + padded.storage.offset + padded.storage.length] = 0xAA }
+    #expect(try VerifyAction(path: path).run().ok == false)
+  }
+
+  @Test func aCorruptedHeaderFailsItsChecksum() throws {
+    let tmp = TempDir()
+    defer { tmp.cleanup() }
+    let (path, _) = try converted(tmp)
+    // Change a digit inside the JSON header: still valid JSON, wrong checksum.
+    try mutate(path) { bytes in
+      let start = Preamble.size
+      if let i = bytes[start...].firstIndex(of: UInt8(ascii: "7")) { bytes[i] = UInt8(ascii: "8") }
+    }
+    #expect(throws: ContainerError.headerChecksumMismatch(file: path)) { try ContainerReader(path: path) }
+    let cli = try run(ingotBinary(), ["verify", path])
+    #expect(cli.status == 1)
+    #expect(cli.stderr.hasPrefix("error: ") && cli.stderr.contains("header"))
+    #expect(cli.stderr.split(separator: "\n").count == 1)
+  }
+
+  @Test func aTruncatedFileIsRefusedAtOpen() throws {
+    let tmp = TempDir()
+    defer { tmp.cleanup() }
+    let (path, _) = try converted(tmp)
+    let full = try readFile(path)
+    for cut in [0, 10, 71, 72, 200, full.count / 2, full.count - 1] {
+      try writeFile(path, Array(full[0..<cut]))
+      do {
+        _ = try ContainerReader(path: path)
+        Issue.record("truncated at \(cut) was accepted")
+      } catch {
+        let text = "\(error)"
+        #expect(text.contains(path) && !text.contains("\n"), "\(cut): \(text)")
+      }
+    }
+  }
+
+  @Test func badMagicAndFutureVersionsAreNamed() throws {
+    let tmp = TempDir()
+    defer { tmp.cleanup() }
+    let (path, _) = try converted(tmp)
+    let good = try readFile(path)
+    var bytes = good
+    bytes[1] = UInt8(ascii: "X")
+    try writeFile(path, bytes)
+    #expect(throws: ContainerError.badMagic(file: path)) { try ContainerReader(path: path) }
+    bytes = good
+    bytes[8] = 2  // major version 2
+    try writeFile(path, bytes)
+    #expect(throws: ContainerError.unsupportedVersion(file: path, major: 2, minor: 0)) { try ContainerReader(path: path) }
+  }
+
+  /// A header with a consistent checksum but lying offsets must still be
+  /// refused before any data is touched.
+  @Test func consistentButLyingHeadersAreRefused() throws {
+    let tmp = TempDir()
+    defer { tmp.cleanup() }
+    let (path, reader) = try converted(tmp)
+    func rewrite(_ edit: (inout [String: JSONValue]) -> Void) throws -> ContainerError? {
+      guard case .object(var h) = reader.header.json else { return nil }
+      edit(&h)
+      let header = CanonicalJSON.encode(.object(h))
+      let original = try readFile(path)
+      var pre = reader.preamble
+      pre.headerLength = UInt64(header.count)
+      pre.headerSHA256 = hexBytes(Digest.sha256Hex(header))
+      var bytes = pre.encoded() + header
+      bytes += [UInt8](repeating: 0x20, count: Int(pre.dataOffset) - bytes.count)
+      bytes += original[Int(reader.preamble.dataOffset)...]
+      try writeFile(tmp.file("lie.ingot"), bytes)
+      do {
+        _ = try ContainerReader(path: tmp.file("lie.ingot"))
+        return nil
+      } catch let e as ContainerError { return e }
+    }
+    func tensor0(_ h: inout [String: JSONValue], _ key: String, _ value: JSONValue) {
+      guard case .array(var ts) = h["tensors"], case .object(var t) = ts[0], case .object(var d) = t["data"] else { return }
+      d[key] = value
+      t["data"] = .object(d)
+      ts[0] = .object(t)
+      h["tensors"] = .array(ts)
+    }
+    #expect(try rewrite { tensor0(&$0, "offset", .int(Int64.max - 10)) } != nil)
+    #expect(try rewrite { tensor0(&$0, "length", .int(1 << 40)) } != nil)
+    #expect(try rewrite { tensor0(&$0, "offset", .int(3)) } != nil)  // misaligned
+    #expect(try rewrite { tensor0(&$0, "offset", .int(Int64(reader.header.tensors[1].storage.offset))) } != nil)  // overlap
+    #expect(try rewrite { $0["model_digest"] = .string(String(repeating: "0", count: 64)) } != nil)
+    #expect(try rewrite { $0["required_features"] = .array([.string("time-travel")]) }
+      == .unknownRequiredFeature(file: tmp.file("lie.ingot"), feature: "time-travel"))
+  }
+}
+
+func hexBytes(_ hex: String) -> [UInt8] {
+  let chars = Array(hex.utf8)
+  return stride(from: 0, to: chars.count, by: 2).map { UInt8(String(decoding: chars[$0..<($0 + 2)], as: UTF8.self), radix: 16) ?? 0 }
+}

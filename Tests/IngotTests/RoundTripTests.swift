@@ -1,0 +1,102 @@
+import Foundation
+import IngotCommands
+import IngotContainer
+import IngotFormats
+import IngotTestSupport
+import Testing
+
+@Suite struct RoundTripTests {
+  /// safetensors → ingot → safetensors: every tensor's bytes identical, for
+  /// every dtype, compared against the original file's bytes.
+  @Test func allDtypesRoundTripBitExactly() throws {
+    let tmp = TempDir()
+    defer { tmp.cleanup() }
+    let source = Fixtures.path("safetensors/all_dtypes.safetensors")
+    _ = try ConvertAction(sources: [source], output: tmp.file("a.ingot")).run()
+    _ = try ExportAction(input: tmp.file("a.ingot"), output: tmp.file("back.safetensors")).run()
+    let original = try SafetensorsFile(path: source)
+    let back = try SafetensorsFile(path: tmp.file("back.safetensors"))
+    #expect(original.entries.map(\.name).sorted() == back.entries.map(\.name).sorted())
+    let originalBytes = try readFile(source)
+    let backBytes = try readFile(tmp.file("back.safetensors"))
+    for e in original.entries {
+      let b = try #require(back.entries.first { $0.name == e.name })
+      #expect(b.dtype == e.dtype && b.shape == e.shape, "\(e.name)")
+      let dataA = e.range.lowerBound
+      let dataB = b.range.lowerBound
+      #expect(Array(originalBytes[dataA..<(dataA + e.range.count)]) == Array(backBytes[dataB..<(dataB + b.range.count)]), "\(e.name)")
+    }
+    // The reference loader requires format=pt; the exporter also records where it came from.
+    let meta = try #require(try exportedMetadata(tmp.file("back.safetensors")))
+    #expect(meta["format"] == "pt")
+    #expect(meta["note"] == "every dtype")
+    #expect(meta["ingot.model_digest"] == (try ContainerReader(path: tmp.file("a.ingot"))).header.modelDigest)
+  }
+
+  @Test func reconvertingTheExportGivesTheSameModelDigest() throws {
+    let tmp = TempDir()
+    defer { tmp.cleanup() }
+    _ = try ConvertAction(sources: [Fixtures.path("safetensors/sharded-llama")], output: tmp.file("a.ingot")).run()
+    _ = try ExportAction(input: tmp.file("a.ingot"), output: tmp.file("out/")).run()
+    #expect(FileManager.default.fileExists(atPath: tmp.file("out/config.json")))
+    #expect(try readFile(tmp.file("out/config.json")) == readFile(Fixtures.path("safetensors/sharded-llama/config.json")))
+    _ = try ConvertAction(sources: [tmp.file("out")], output: tmp.file("b.ingot")).run()
+    let a = try ContainerReader(path: tmp.file("a.ingot"))
+    let b = try ContainerReader(path: tmp.file("b.ingot"))
+    #expect(a.header.tensors.map(\.digest) == b.header.tensors.map(\.digest))
+    #expect(a.metadata["files/config.json"] == b.metadata["files/config.json"])
+  }
+
+  @Test func twoConversionsAreByteIdentical() throws {
+    let tmp = TempDir()
+    defer { tmp.cleanup() }
+    for source in ["safetensors/all_dtypes.safetensors", "safetensors/sharded-llama"] {
+      _ = try ConvertAction(sources: [Fixtures.path(source)], output: tmp.file("1.ingot"), force: true).run()
+      _ = try ConvertAction(sources: [Fixtures.path(source)], output: tmp.file("2.ingot"), force: true).run()
+      #expect(sha256(try readFile(tmp.file("1.ingot"))) == sha256(try readFile(tmp.file("2.ingot"))), "\(source)")
+    }
+    // Copying the input elsewhere does not change the output: recorded paths are relative.
+    try FileManager.default.copyItem(atPath: Fixtures.path("safetensors/all_dtypes.safetensors"), toPath: tmp.file("copy.safetensors"))
+    _ = try ConvertAction(sources: [Fixtures.path("safetensors/all_dtypes.safetensors")], output: tmp.file("x.ingot")).run()
+    _ = try ConvertAction(sources: [tmp.file("copy.safetensors")], output: tmp.file("y.ingot")).run()
+    let x = try ContainerReader(path: tmp.file("x.ingot"))
+    let y = try ContainerReader(path: tmp.file("y.ingot"))
+    #expect(x.header.modelDigest == y.header.modelDigest)
+    #expect(x.provenance[0].inputs[0].sha256 == y.provenance[0].inputs[0].sha256)
+  }
+
+  @Test func ingotToIngotAppendsAChainedProvenanceStep() throws {
+    let tmp = TempDir()
+    defer { tmp.cleanup() }
+    _ = try ConvertAction(sources: [Fixtures.path("safetensors/all_dtypes.safetensors")], output: tmp.file("a.ingot")).run()
+    _ = try ConvertAction(sources: [tmp.file("a.ingot")], output: tmp.file("b.ingot"), dtype: .bf16).run()
+    let a = try ContainerReader(path: tmp.file("a.ingot"))
+    let b = try ContainerReader(path: tmp.file("b.ingot"))
+    #expect(b.provenance.count == 2)
+    #expect(b.provenance[0] == a.provenance[0])
+    #expect(b.provenance[1].inputModelDigest == a.header.modelDigest)
+    #expect(b.provenance[1].inputs[0].sha256 == sha256(try readFile(tmp.file("a.ingot"))))
+    #expect(b.provenance[1].parameters["dtype"] == .string("bf16"))
+    #expect(b.header.tensors.first { $0.name == "f32" }?.dtype == .bf16)
+    #expect(b.header.tensors.first { $0.name == "i64" }?.dtype == .i64)
+  }
+
+  @Test func metadataAndAlignmentFollowTheSpec() throws {
+    let tmp = TempDir()
+    defer { tmp.cleanup() }
+    _ = try ConvertAction(sources: [Fixtures.path("safetensors/sharded-llama")], output: tmp.file("a.ingot")).run()
+    let r = try ContainerReader(path: tmp.file("a.ingot"))
+    #expect(r.preamble.dataOffset % 4096 == 0)
+    for t in r.header.tensors { #expect(t.storage.offset % 64 == 0, "\(t.name)") }
+    #expect(r.verifyPadding() == nil)
+    #expect(r.header.modelDigest == r.header.computedModelDigest())
+  }
+}
+
+/// `__metadata__` of a safetensors file, read with JSONParser.
+func exportedMetadata(_ path: String) throws -> [String: String]? {
+  let bytes = try readFile(path)
+  let n = (0..<8).reduce(0) { $0 | Int(bytes[$1]) << (8 * $1) }
+  let header = try JSONParser.parse(Array(bytes[8..<(8 + n)]))
+  return header["__metadata__"]?.objectValue?.compactMapValues(\.stringValue)
+}

@@ -1,0 +1,174 @@
+#!/usr/bin/env python3
+"""Cross-check the Swift `ingot` binary against the reference libraries' numbers
+and against tools/ingot_read.py, an independent reader written from the spec.
+
+usage: tools/crosscheck.py PATH/TO/ingot
+
+Checks, on the fixtures in Tests/IngotTests/Fixtures:
+  - every all_dtypes tensor read by ingot_read.py equals the .npy values the
+    reference library saved, and every digest equals MANIFEST's sha256_raw_le;
+  - the sharded Llama's digests equal MANIFEST's;
+  - ingot_read.py recomputes the same tensor and model digests as `ingot verify`;
+  - --dtype f16 equals numpy's astype(float16) (IEEE round-to-nearest-even);
+  - --dtype bf16 equals round-to-nearest-even computed here on the f32 bits;
+  - `ingot export` writes a safetensors file whose tensors equal the original
+    (read with the `safetensors` package when installed, by hand otherwise).
+Exits 1 on the first mismatch.
+"""
+import hashlib
+import json
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+from ingot_read import IngotFile  # noqa: E402
+
+FIX = os.path.join(ROOT, "Tests", "IngotTests", "Fixtures")
+checks = 0
+
+
+def check(ok, what):
+    global checks
+    checks += 1
+    if not ok:
+        print(f"crosscheck: FAIL: {what}", file=sys.stderr)
+        sys.exit(1)
+
+
+def ingot(binary, *args):
+    r = subprocess.run([binary, *args], capture_output=True, text=True)
+    check(r.returncode == 0, f"ingot {' '.join(args)}: {r.stderr.strip()}")
+    return r.stdout
+
+
+def same(a, b):
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    return a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
+
+
+def bf16_rne(x):
+    """f32 → bf16 bits, round to nearest even, NaN made quiet."""
+    bits = x.astype(np.float32).view(np.uint32).astype(np.uint64)
+    rounded = ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16).astype(np.uint16)
+    nan = np.isnan(x)
+    rounded[nan] = ((bits[nan] >> 16).astype(np.uint16)) | 0x0040
+    return rounded
+
+
+def read_safetensors(path):
+    try:
+        from safetensors.numpy import load_file  # the reference reader, if present
+        return load_file(path), "safetensors package"
+    except ImportError:
+        pass
+    with open(path, "rb") as f:
+        raw = f.read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8 : 8 + n])
+    header.pop("__metadata__", None)
+    kinds = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": "<i4", "I16": "<i2", "I8": "i1", "U8": "u1", "BOOL": "?"}
+    out = {}
+    for name, t in header.items():
+        lo, hi = t["data_offsets"]
+        buf = raw[8 + n + lo : 8 + n + hi]
+        if t["dtype"] in kinds:
+            out[name] = np.frombuffer(buf, dtype=kinds[t["dtype"]]).reshape(t["shape"])
+        else:
+            out[name] = np.frombuffer(buf, dtype=np.uint8)
+    return out, "hand parser"
+
+
+def write_safetensors(path, tensors):
+    header, blobs, at = {}, [], 0
+    for name, a in tensors.items():
+        b = np.ascontiguousarray(a).astype("<f4").tobytes()
+        header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [at, at + len(b)]}
+        blobs.append(b)
+        at += len(b)
+    h = json.dumps(header).encode()
+    h += b" " * (-len(h) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+
+
+def main():
+    binary = sys.argv[1]
+    manifest = json.load(open(os.path.join(FIX, "MANIFEST.json")))["fixtures"]
+    with tempfile.TemporaryDirectory() as tmp:
+        # 1. every dtype, against the reference values and digests
+        src = os.path.join(FIX, "safetensors", "all_dtypes.safetensors")
+        out = os.path.join(tmp, "all.ingot")
+        ingot(binary, "convert", src, "-o", out)
+        f = IngotFile(out)
+        check(f.verify() == [], "ingot_read verify of all.ingot")
+        want = manifest["safetensors/all_dtypes.safetensors"]["tensors"]
+        check(sorted(f.names()) == sorted(want), "tensor names")
+        for name, w in want.items():
+            check(hashlib.sha256(f.payload(name)).hexdigest() == w["sha256_raw_le"], f"{name}: digest")
+            expected = np.load(os.path.join(FIX, w["values_as_f64"]))
+            check(same(f.array(name), expected), f"{name}: values")
+        swift = json.loads(ingot(binary, "verify", out, "--json"))
+        check(swift["ok"] and swift["model_digest"] == f.model_digest(), "model digest: Swift vs Python")
+        listing = json.loads(ingot(binary, "inspect", out, "--json"))["header"]["tensors"]
+        for t in listing:
+            check(hashlib.sha256(f.payload(t["name"])).hexdigest() == t["digest"], f"{t['name']}: Swift digest")
+
+        # 2. sharded model
+        out2 = os.path.join(tmp, "llama.ingot")
+        ingot(binary, "convert", os.path.join(FIX, "safetensors", "sharded-llama"), "-o", out2)
+        g = IngotFile(out2)
+        check(g.verify() == [], "ingot_read verify of llama.ingot")
+        for name, w in manifest["safetensors/sharded-llama"]["tensors"].items():
+            check(hashlib.sha256(g.payload(name)).hexdigest() == w["sha256_raw_le"], f"sharded {name}")
+        check("files/config.json" in g.header["metadata"], "config.json kept")
+
+        # 3. casts, against numpy
+        # Random normals at several scales, ties, overflow, subnormals, ±Inf, NaN.
+        rng = np.random.default_rng(7)
+        values = np.concatenate([
+            rng.standard_normal(4096) * 10.0 ** rng.integers(-9, 6, 4096),
+            [1 + 2**-11, 1 + 3 * 2**-11, 1 + 2**-8, 1 + 3 * 2**-8, 65504, 65519, 65520, 1e6, 2**-25, 3 * 2**-25,
+             1e-40, -0.0, np.inf, -np.inf, np.nan]]).astype(np.float32)
+        st = os.path.join(tmp, "specials.safetensors")
+        write_safetensors(st, {"x": values})
+        for dtype in ("f16", "bf16"):
+            cast = os.path.join(tmp, f"{dtype}.ingot")
+            ingot(binary, "convert", st, "-o", cast, "--dtype", dtype)
+            got = np.frombuffer(IngotFile(cast).payload("x"), dtype="<u2")
+            with np.errstate(over="ignore"):
+                ref = values.astype(np.float16).view(np.uint16) if dtype == "f16" else bf16_rne(values)
+            finite = ~np.isnan(values)
+            check(np.array_equal(got[finite], ref[finite]), f"--dtype {dtype}: bits vs numpy round-to-nearest-even")
+            nan_bits = got[~finite]
+            exp_mask, man_mask = (0x7C00, 0x03FF) if dtype == "f16" else (0x7F80, 0x007F)
+            check(all((b & exp_mask) == exp_mask and (b & man_mask) != 0 for b in nan_bits), f"--dtype {dtype}: NaN stays NaN")
+            # bf16 → f32 is exact, so a second cast back gives the bf16 values widened.
+            if dtype == "bf16":
+                wide = os.path.join(tmp, "wide.ingot")
+                ingot(binary, "convert", cast, "-o", wide, "--dtype", "f32")
+                widened = np.frombuffer(IngotFile(wide).payload("x"), dtype="<u4")
+                check(np.array_equal(widened, got.astype(np.uint32) << 16), "bf16 → f32 is exact")
+
+        # 4. export back out
+        back = os.path.join(tmp, "back.safetensors")
+        ingot(binary, "export", out, "--to", "safetensors", "-o", back)
+        tensors, how = read_safetensors(back)
+        with open(back, "rb") as fh:
+            n = struct.unpack("<Q", fh.read(8))[0]
+            meta = json.loads(fh.read(n))["__metadata__"]
+        check(meta.get("format") == "pt", "exported __metadata__.format")
+        for name in want:
+            check(hashlib.sha256(np.ascontiguousarray(tensors[name]).tobytes()).hexdigest() == want[name]["sha256_raw_le"],
+                  f"export {name} ({how})")
+    print(f"crosscheck: {checks} checks passed (Swift binary vs reference values, numpy casts and tools/ingot_read.py)")
+
+
+if __name__ == "__main__":
+    main()
