@@ -117,7 +117,7 @@ import Testing
       do {
         _ = try ContainerReader(path: tmp.file("lie.ingot"))
         return nil
-      } catch let e as ContainerError { return e }
+      } catch { return error }
     }
     func tensor0(_ h: inout [String: JSONValue], _ key: String, _ value: JSONValue) {
       guard case .array(var ts) = h["tensors"], case .object(var t) = ts[0], case .object(var d) = t["data"] else { return }

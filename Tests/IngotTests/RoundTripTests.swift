@@ -100,3 +100,32 @@ func exportedMetadata(_ path: String) throws -> [String: String]? {
   let header = try JSONParser.parse(Array(bytes[8..<(8 + n)]))
   return header["__metadata__"]?.objectValue?.compactMapValues(\.stringValue)
 }
+
+/// Real weights (tools/fetch-models): all-MiniLM-L6-v2 survives the round trip
+/// bit for bit, and its tokenizer files travel inside the container.
+@Suite(.enabled(if: FileManager.default.fileExists(atPath: miniLM + "/model.safetensors"),
+                "skipped: run tools/fetch-models"))
+struct MiniLMRoundTripTests {
+  @Test func miniLMRoundTripsBitExactlyWithItsTokenizer() throws {
+    let tmp = TempDir()
+    defer { tmp.cleanup() }
+    _ = try ConvertAction(sources: [miniLM], output: tmp.file("m.ingot")).run()
+    let reader = try ContainerReader(path: tmp.file("m.ingot"))
+    #expect(try VerifyAction(path: tmp.file("m.ingot")).run().ok)
+    for name in ["config.json", "tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"] {
+      #expect(reader.metadata["files/" + name] == (try String(contentsOfFile: miniLM + "/" + name, encoding: .utf8)), "\(name)")
+    }
+    _ = try ExportAction(input: tmp.file("m.ingot"), output: tmp.file("out/")).run()
+    let original = try SafetensorsFile(path: miniLM + "/model.safetensors")
+    let back = try SafetensorsFile(path: tmp.file("out/model.safetensors"))
+    #expect(original.entries.count == back.entries.count && original.entries.count > 100)
+    for e in original.entries {
+      let b = try #require(back.entries.first { $0.name == e.name })
+      let x = try #require(original.mapped.bytes(e.range))
+      let y = try #require(back.mapped.bytes(b.range))
+      #expect([UInt8](x) == [UInt8](y), "\(e.name)")
+    }
+  }
+}
+
+let miniLM = Fixtures.repoRoot + "/.models/all-MiniLM-L6-v2"
