@@ -17,8 +17,8 @@ public final class AtomicFile {
   var tempName: String?
   var committed = false
 
-  // O_TMPFILE is a macro Swift cannot import: __O_TMPFILE | O_DIRECTORY (x86-64/arm64 values).
-  static let oTmpFile: Int32 = 0o20000000 | 0o200000
+  // O_TMPFILE is a macro Swift cannot import: __O_TMPFILE | O_DIRECTORY.
+  static let oTmpFile: Int32 = 0o20000000 | O_DIRECTORY
 
   /// - Parameters:
   ///   - inputs: files the command reads; writing over one of them is refused.
@@ -93,14 +93,6 @@ public final class AtomicFile {
 
   public func truncate(to size: Int) throws(ContainerError) {
     guard ftruncate(fd, off_t(size)) == 0 else { throw .io(file: path, operation: "truncate", errno: errno) }
-  }
-
-  /// Starts writing back a finished range now, so the final fsync has little
-  /// left to wait for. A hint only: failures are ignored.
-  public func startWriteback(_ range: Range<Int>) {
-    // POSIX_FADV_DONTNEED on Linux queues writeback of dirty pages without
-    // waiting for it (sync_file_range is not visible to Swift's Glibc module).
-    _ = posix_fadvise(fd, off_t(range.lowerBound), off_t(range.count), POSIX_FADV_DONTNEED)
   }
 
   /// Makes the file durable and visible at `path`.

@@ -117,14 +117,20 @@ public final class ContainerReader: TensorSource, @unchecked Sendable {
 
   public func release(_ index: Int) { file.release(range(of: header.tensors[index])) }
 
+  public func forEachSlice(_ index: Int, size: Int, _ body: (UnsafeRawBufferPointer, Int) throws -> Void) throws {
+    try file.forEachSlice(range(of: header.tensors[index]), size: size, body)
+  }
+
   /// Recomputes tensor `index`'s digest; nil when it matches.
   public func verifyTensor(_ index: Int) -> ContainerError? {
     let entry = header.tensors[index]
-    defer { release(index) }
-    guard let bytes = file.bytes(range(of: entry)) else {
+    var digest = StreamingDigest()
+    do {
+      try forEachSlice(index, size: 8 << 20) { part, _ in digest.update(part) }
+    } catch {
       return .invalidTensor(file: path, tensor: entry.name, reason: "data out of bounds")
     }
-    let actual = Digest.sha256Hex(bytes)
+    let actual = digest.finalizeHex()
     return actual == entry.digest
       ? nil : .digestMismatch(file: path, tensor: entry.name, expected: entry.digest, actual: actual)
   }

@@ -10,8 +10,7 @@ public final class ContainerWriter {
   public let alignment: Int
   let dataOffset: Int
   var cursor = 0  // next free byte in the data section
-  var writebackMark = 0
-  static let writebackStep = 64 << 20
+  let stream: StreamingOutput
 
   public init(path: String, inputs: [String], force: Bool, reservedHeaderBytes: Int, alignment: Int = 64)
     throws(ContainerError)
@@ -19,6 +18,7 @@ public final class ContainerWriter {
     output = try AtomicFile(path: path, inputs: inputs, force: force)
     self.alignment = alignment
     dataOffset = Self.dataOffset(forHeaderLength: reservedHeaderBytes)
+    stream = StreamingOutput(fd: output.fd, path: path, start: dataOffset)
   }
 
   /// Data starts on a 4 KiB boundary so mapped payloads are page-aligned.
@@ -35,13 +35,10 @@ public final class ContainerWriter {
   }
 
   /// Writes part of a payload at a data-section offset from `reserve`.
+  /// Payloads arrive in order: each write starts at or after the end of the
+  /// previous one (the gap is alignment padding, written as zeros).
   public func write(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws(ContainerError) {
-    try output.write(bytes, at: dataOffset + offset)
-    let end = dataOffset + offset + bytes.count
-    if end - writebackMark >= Self.writebackStep {
-      output.startWriteback(writebackMark..<end)
-      writebackMark = end
-    }
+    try stream.write(bytes, at: dataOffset + offset)
   }
 
   /// Appends one whole payload; returns its storage.
@@ -54,6 +51,7 @@ public final class ContainerWriter {
   /// Writes preamble and header, then makes the file visible. `header` must
   /// already carry its model digest and provenance.
   public func finish(header: ContainerHeader) throws(ContainerError) {
+    try stream.finish()
     let json = header.encoded()
     let dataLength = (cursor + alignment - 1) / alignment * alignment
     var start = dataOffset

@@ -50,4 +50,22 @@ public protocol TensorSource: AnyObject, Sendable {
   func withPayload<R>(_ index: Int, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R
   /// Hints that tensor `index` is done, so its pages can be dropped.
   func release(_ index: Int)
+  /// Calls `body` with consecutive slices of tensor `index`'s payload and
+  /// each slice's offset, for passes that read it once front to back; mapped
+  /// sources drop each slice's pages after use.
+  func forEachSlice(_ index: Int, size: Int, _ body: (UnsafeRawBufferPointer, Int) throws -> Void) throws
+}
+
+extension TensorSource {
+  public func forEachSlice(_ index: Int, size: Int, _ body: (UnsafeRawBufferPointer, Int) throws -> Void) throws {
+    try withPayload(index) { payload in
+      var at = 0
+      repeat {
+        let end = min(payload.count, at + max(size, 1))
+        try body(UnsafeRawBufferPointer(rebasing: payload[at..<end]), at)
+        at = end
+      } while at < payload.count
+    }
+    release(index)
+  }
 }

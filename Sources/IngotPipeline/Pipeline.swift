@@ -3,11 +3,13 @@ import IngotContainer
 
 /// Source → stages → ContainerWriter, in one streaming pass (DESIGN.md).
 ///
-/// Two things run side by side: one thread hashes every source file whole for
-/// provenance, while this thread takes one tensor at a time, applies the
-/// stages, hashes the result for its digest and writes it. Resident memory
-/// stays near the largest tensor: source pages are released after each
-/// tensor, and output pages are written back as they fill.
+/// Three things run side by side: one thread hashes every source file whole
+/// for provenance; this thread takes one tensor at a time, applies the
+/// stages, hashes the result for its digest and copies it into the output
+/// buffers; the output thread writes those buffers (StreamingOutput).
+/// Resident memory: a tensor a stage changes is held whole (input and
+/// output); an unchanged one streams through in 4 MiB slices whose pages are
+/// dropped as soon as they are hashed and copied.
 public struct Pipeline {
   public struct Options: Sendable {
     public var operation: String
@@ -77,10 +79,22 @@ public struct Pipeline {
     for (index, chain) in planned.enumerated() {
       if delay > 0 { usleep(delay) }
       let out = chain[chain.count - 1]
-      let (storage, digest) = try source.withPayload(index) { payload in
-        try transformAndWrite(chain: chain, payload: payload, writer: writer, changed: &changed)
+      let (storage, digest): (Storage, String)
+      if chain.allSatisfy({ $0 == chain[0] }) {
+        // Unchanged: stream the source slice by slice, straight to the output.
+        let offset = writer.reserve(chain[0].byteCount)
+        var hasher = StreamingDigest()
+        try source.forEachSlice(index, size: Self.slice) { part, at in
+          hasher.update(part)
+          try writer.write(part, at: offset + at)
+        }
+        (storage, digest) = (Storage(offset: offset, length: chain[0].byteCount), hasher.finalizeHex())
+      } else {
+        (storage, digest) = try source.withPayload(index) { payload in
+          try transformAndWrite(chain: chain, payload: payload, writer: writer, changed: &changed)
+        }
+        source.release(index)
       }
-      source.release(index)
       bytesIn += chain[0].byteCount
       progress?.update(done: bytesIn, total: total)
       entries.append(TensorEntry(name: out.name, dtype: out.dtype, shape: out.shape, encoding: out.encoding, storage: storage, digest: digest))
@@ -156,39 +170,35 @@ public struct Pipeline {
       if owned.count > 1 { owned.removeFirst().deallocate() }
     }
     let offset = writer.reserve(current.count)
+    let digest = try Self.hashAndWrite(current, to: writer, at: offset)
+    return (Storage(offset: offset, length: current.count), digest)
+  }
+
+  /// Hashes and writes a payload slice by slice, so each slice is still in
+  /// cache when it is copied to the output buffers. The file hash runs on
+  /// another thread, and the output thread does the I/O.
+  static func hashAndWrite(_ payload: UnsafeRawBufferPointer, to writer: ContainerWriter, at offset: Int) throws -> String {
     var digest = StreamingDigest()
     var at = 0
-    while at < current.count {
-      let part = UnsafeRawBufferPointer(rebasing: current[at..<min(current.count, at + Self.slice)])
+    while at < payload.count {
+      let part = UnsafeRawBufferPointer(rebasing: payload[at..<min(payload.count, at + slice)])
       digest.update(part)
       try writer.write(part, at: offset + at)
       at += part.count
     }
-    return (Storage(offset: offset, length: current.count), digest.finalizeHex())
+    return digest.finalizeHex()
   }
 }
 
 /// Results of the file-hashing thread. A lock guards the slots; each is set once.
 final class HashResults: @unchecked Sendable {
   private var slots: [Result<String, Error>?]
-  private let lock = NSLockLike()
+  private let lock = PThreadMutex()
   init(count: Int) { slots = Array(repeating: nil, count: count) }
-  func set(_ i: Int, _ r: Result<String, Error>) { lock.withLock { slots[i] = r } }
+  func set(_ i: Int, _ r: Result<String, Error>) { lock.locked { slots[i] = r } }
   func get(_ i: Int) throws -> String {
-    guard let r = lock.withLock({ slots[i] }) else { throw PipelineError.failed("file hash \(i) missing") }
+    guard let r = lock.locked({ slots[i] }) else { throw PipelineError.failed("file hash \(i) missing") }
     return try r.get()
-  }
-}
-
-/// A tiny mutex over pthread, to avoid Foundation in the library.
-final class NSLockLike: @unchecked Sendable {
-  private var m = pthread_mutex_t()
-  init() { pthread_mutex_init(&m, nil) }
-  deinit { pthread_mutex_destroy(&m) }
-  func withLock<T>(_ body: () throws -> T) rethrows -> T {
-    pthread_mutex_lock(&m)
-    defer { pthread_mutex_unlock(&m) }
-    return try body()
   }
 }
 

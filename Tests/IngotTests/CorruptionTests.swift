@@ -36,6 +36,18 @@ import Testing
     #expect(cli.stdout.contains("model.layers.1.mlp.up_proj.weight") || cli.stderr.contains("model.layers.1.mlp.up_proj.weight"))
   }
 
+  @Test func exportRefusesADamagedTensorAndWritesNothing() throws {
+    let tmp = TempDir()
+    defer { tmp.cleanup() }
+    let (path, reader) = try converted(tmp)
+    let victim = try #require(reader.header.tensors.first { $0.name == "model.embed_tokens.weight" })
+    try mutate(path) { $0[Int(reader.preamble.dataOffset) + victim.storage.offset + 7] ^= 0x40 }
+    let cli = try run(ingotBinary(), ["export", path, "--to", "safetensors", "-o", tmp.file("out.safetensors")])
+    #expect(cli.status == 1)
+    #expect(cli.stderr.contains("model.embed_tokens.weight") && cli.stderr.contains("digest mismatch"), "\(cli.stderr)")
+    #expect(!FileManager.default.fileExists(atPath: tmp.file("out.safetensors")))
+  }
+
   @Test func aChangedPaddingByteIsReported() throws {
     let tmp = TempDir()
     defer { tmp.cleanup() }

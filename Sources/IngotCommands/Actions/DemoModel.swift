@@ -40,7 +40,7 @@ public enum DemoModel {
       let std = 1.0 / Double(shape.last ?? 1).squareRoot()
       var values = [Float](repeating: 0, count: n)
       for i in 0..<n { values[i] = isNorm ? Float(1 + 0.05 * rng.normal()) : Float(std * rng.normal()) }
-      try values.withUnsafeBytes { try writer.write($0) }
+      try values.withUnsafeBytes { try writer.append($0) }
     }
     try writer.finish()
     let file = try AtomicFile(path: folder + "/config.json", inputs: [], force: true)

@@ -56,19 +56,31 @@ public struct ExportAction: Sendable {
       tensors: planned.map { .init(name: $0.name, dtype: $0.dtype, shape: $0.shape, byteCount: $0.byteCount) },
       metadata: meta)
     var bytes = 0
+    // Every payload is checked against its digest on the way out, so a
+    // damaged container can never be exported as if it were sound.
     for i in tensors.indices {
-      try reader.withPayload(i) { payload in
-        if let cast, planned[i] != tensors[i] {
+      var digest = StreamingDigest()
+      if let cast, planned[i] != tensors[i] {
+        try reader.withPayload(i) { payload in
+          digest.update(payload)
           let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(planned[i].byteCount, 1), alignment: 64)
           defer { buffer.deallocate() }
           let out = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<planned[i].byteCount])
           try cast.apply(from: tensors[i], to: planned[i], input: payload, output: out)
-          try writer.write(UnsafeRawBufferPointer(out))
-        } else {
-          try writer.write(payload)
+          try writer.append(UnsafeRawBufferPointer(out))
+        }
+        reader.release(i)
+      } else {
+        try reader.forEachSlice(i, size: 8 << 20) { part, _ in
+          digest.update(part)
+          try writer.append(part)
         }
       }
-      reader.release(i)
+      let entry = reader.header.tensors[i]
+      let actual = digest.finalizeHex()
+      guard actual == entry.digest else {
+        throw ContainerError.digestMismatch(file: input, tensor: entry.name, expected: entry.digest, actual: actual)
+      }
       bytes += planned[i].byteCount
     }
     try writer.finish()

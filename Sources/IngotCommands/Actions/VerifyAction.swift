@@ -53,21 +53,10 @@ public struct VerifyAction: Sendable {
 /// One slot per tensor, written from concurrent iterations (each index once).
 final class FailureSlots: @unchecked Sendable {
   private var slots: [ContainerError?]
-  private let lock = Mutex()
+  private let lock = PThreadMutex()
   init(count: Int) { slots = Array(repeating: nil, count: count) }
   func set(_ i: Int, _ e: ContainerError?) { lock.locked { slots[i] = e } }
   func all() -> [ContainerError] { lock.locked { slots.compactMap { $0 } } }
-}
-
-final class Mutex: @unchecked Sendable {
-  private var m = pthread_mutex_t()
-  init() { pthread_mutex_init(&m, nil) }
-  deinit { pthread_mutex_destroy(&m) }
-  func locked<T>(_ body: () throws -> T) rethrows -> T {
-    pthread_mutex_lock(&m)
-    defer { pthread_mutex_unlock(&m) }
-    return try body()
-  }
 }
 
 #if canImport(Glibc)

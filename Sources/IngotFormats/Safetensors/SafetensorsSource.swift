@@ -156,6 +156,11 @@ public final class SafetensorsSource: TensorSource, @unchecked Sendable {
     return try body(bytes)
   }
 
+  public func forEachSlice(_ index: Int, size: Int, _ body: (UnsafeRawBufferPointer, Int) throws -> Void) throws {
+    let loc = locations[index]
+    try shards[loc.shard].mapped.forEachSlice(loc.range, size: size, body)
+  }
+
   public func release(_ index: Int) {
     let loc = locations[index]
     shards[loc.shard].mapped.release(loc.range)

@@ -18,10 +18,9 @@ public final class SafetensorsWriter {
   }
 
   let output: AtomicFile
+  let stream: StreamingOutput
   let plan: [Planned]
-  let dataStart: Int
-  var offsets: [Int] = []
-  var next = 0
+  let end: Int
 
   /// - Parameter metadata: extra `__metadata__` entries; `format` is always "pt"
   ///   because transformers refuses files without it.
@@ -40,30 +39,39 @@ public final class SafetensorsWriter {
         "dtype": .string(name), "shape": .ints(t.shape),
         "data_offsets": .ints([offset, offset + t.byteCount]),
       ]
-      offsets.append(offset)
       offset += t.byteCount
     }
     var json = CanonicalJSON.encode(.object(header))
     json.append(contentsOf: repeatElement(0x20, count: (8 - json.count % 8) % 8))
     output = try AtomicFile(path: path, inputs: inputs, force: force)
+    let stream = StreamingOutput(fd: output.fd, path: path, start: 0)
     var head: [UInt8] = []
     withUnsafeBytes(of: UInt64(json.count).littleEndian) { head.append(contentsOf: $0) }
     head += json
-    try output.write(head, at: 0)
-    dataStart = head.count
+    try head.withUnsafeBytes { try stream.write($0, at: 0) }
+    self.stream = stream
+    end = head.count + offset
   }
 
-  /// Writes the next tensor's payload, in plan order.
-  public func write(_ bytes: UnsafeRawBufferPointer) throws {
-    precondition(next < plan.count && bytes.count == plan[next].byteCount, "payload out of plan")
-    try output.write(bytes, at: dataStart + offsets[next])
-    next += 1
+  /// Appends the next bytes of the payloads, in plan order; a payload may
+  /// come in any number of parts.
+  public func append(_ bytes: UnsafeRawBufferPointer) throws {
+    guard stream.position + bytes.count <= end else {
+      throw ContainerError.io(file: output.path, operation: "export (more payload bytes than planned)", errno: EINVAL)
+    }
+    try stream.write(bytes, at: stream.position)
   }
 
   public func finish() throws {
-    guard next == plan.count else {
-      throw ContainerError.io(file: output.path, operation: "export (\(plan.count - next) tensors missing)", errno: 5)
+    try stream.finish()
+    guard stream.position == end else {
+      throw ContainerError.io(file: output.path, operation: "export (\(end - stream.position) payload bytes missing)", errno: EIO)
     }
+    try output.truncate(to: end)  // drop the block padding of the last direct write
     try output.commit()
   }
 }
+
+#if canImport(Glibc)
+  import Glibc
+#endif
