@@ -27,12 +27,15 @@ let package = Package(
       name: "IngotFormats",
       dependencies: ["IngotContainer"]),
     .target(
+      name: "IngotQuant",
+      dependencies: ["IngotContainer"]),
+    .target(
       name: "IngotPipeline",
-      dependencies: ["IngotContainer", "IngotFormats"]),
+      dependencies: ["IngotContainer", "IngotFormats", "IngotQuant"]),
     .target(
       name: "IngotCommands",
       dependencies: [
-        "IngotContainer", "IngotFormats", "IngotPipeline",
+        "IngotContainer", "IngotFormats", "IngotPipeline", "IngotQuant",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .executableTarget(name: "ingot", dependencies: ["IngotCommands"]),
@@ -44,7 +47,7 @@ let package = Package(
     .testTarget(
       name: "IngotTests",
       dependencies: [
-        "IngotContainer", "IngotFormats", "IngotPipeline", "IngotCommands",
+        "IngotContainer", "IngotFormats", "IngotPipeline", "IngotCommands", "IngotQuant",
         "IngotTestSupport", "CZstd", "COpenBLAS", "ingot",
       ],
       exclude: ["Fixtures"]),

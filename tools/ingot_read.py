@@ -26,8 +26,8 @@ import numpy as np
 MAGIC = b"\x89INGOT\r\n"
 PREAMBLE = 72
 MAX_HEADER = 256 << 20
-KNOWN_FEATURES = set()
-KNOWN_ENCODINGS = {"raw"}
+KNOWN_FEATURES = {"int8_channel", "int8_block", "int4_group"}
+KNOWN_ENCODINGS = {"raw"} | KNOWN_FEATURES
 
 # dtype -> (numpy dtype or None, bits)
 DTYPES = {
@@ -73,6 +73,53 @@ def _f8_e4m3_to_f32(b):
 def _f8_e5m2_to_f32(b):
     """float8 e5m2: the top byte of an IEEE binary16."""
     return (b.astype(np.uint16) << 8).view("<f2").astype(np.float32)
+
+
+def quant_layout(t):
+    """Section sizes of a quantized tensor (formats/ingot-v1.md §5.3)."""
+    e = t["encoding"]
+    kind = e["kind"]
+    if t["dtype"] not in ("f32", "f16", "bf16") or len(t["shape"]) < 2:
+        raise IngotError("%s: %s needs a float matrix" % (t["name"], kind))
+    count = 1
+    for dim in t["shape"]:
+        count *= dim
+    rows = t["shape"][0]
+    if rows == 0 or count == 0:
+        raise IngotError("%s: empty quantized tensor" % t["name"])
+    cols = count // rows
+    L = {"kind": kind, "rows": rows, "cols": cols, "symmetric": True, "scale_format": "f16", "super_block": 0}
+    if kind == "int8_channel":
+        L["group_size"] = cols
+        L["codes"], L["scales"], L["mins"] = count, 4 * rows, 0
+    elif kind == "int8_block":
+        if e.get("block_size") != 32 or e.get("scale_dtype") != "f16" or cols % 32:
+            raise IngotError("%s: bad int8_block parameters" % t["name"])
+        L["group_size"] = 32
+        L["codes"], L["scales"], L["mins"] = count, 2 * (count // 32), 0
+    elif kind == "int4_group":
+        g = e["group_size"]
+        if g not in (32, 64, 128) or cols % g or e["mode"] not in ("symmetric", "asymmetric") or e["scales"] not in ("f16", "q6"):
+            raise IngotError("%s: bad int4_group parameters" % t["name"])
+        L["group_size"] = g
+        L["symmetric"] = e["mode"] == "symmetric"
+        L["scale_format"] = e["scales"]
+        groups = count // g
+        L["codes"] = count // 2
+        if e["scales"] == "q6":
+            sb = e["super_block"]
+            if L["symmetric"] or g != 32 or sb <= 0 or sb % 32 or cols % sb:
+                raise IngotError("%s: bad q6 parameters" % t["name"])
+            L["super_block"] = sb
+            L["super_blocks"] = count // sb
+            L["scales"], L["mins"] = (groups * 12 + 7) // 8, 4 * (count // sb)
+        else:
+            L["scales"], L["mins"] = 2 * groups, 0 if L["symmetric"] else 2 * groups
+    else:
+        raise IngotError("%s: unknown encoding %r" % (t["name"], kind))
+    L["groups"] = count // L["group_size"]
+    L["length"] = L["codes"] + L["scales"] + L["mins"]
+    return L
 
 
 class IngotFile:
@@ -126,9 +173,15 @@ class IngotFile:
                 if dim < 0:
                     raise IngotError("%s: %s: negative dimension" % (path, name))
                 count *= dim
-            bits = DTYPES[t["dtype"]][1] * count
-            if bits % 8 or bits // 8 != length:
-                raise IngotError("%s: %s: stored length %d does not match shape and dtype" % (path, name, length))
+            if t["encoding"]["kind"] == "raw":
+                bits = DTYPES[t["dtype"]][1] * count
+                expected = bits // 8 if bits % 8 == 0 else -1
+            else:
+                if t["encoding"]["kind"] not in h["required_features"]:
+                    raise IngotError("%s: %s: encoding not listed in required_features" % (path, name))
+                expected = quant_layout(t)["length"]
+            if expected != length:
+                raise IngotError("%s: %s: stored length %d does not match shape, dtype and encoding" % (path, name, length))
             if off % align or off < 0 or off + length > l:
                 raise IngotError("%s: %s: data out of bounds or misaligned" % (path, name))
             if length:
@@ -149,10 +202,78 @@ class IngotFile:
         start = self.data_offset + t["data"]["offset"]
         return bytes(self._map[start:start + t["data"]["length"]])
 
+    def quantized(self, name):
+        """A quantized tensor's sections as numpy arrays (formats/ingot-v1.md §5.3):
+        codes (one per element, row-major, as stored: int8, or 0..15 for int4),
+        and the scale arrays the encoding names."""
+        t = self.tensors[name]
+        L = quant_layout(t)
+        raw = np.frombuffer(self.payload(name), dtype=np.uint8)
+        rows, cols = L["rows"], L["cols"]
+        out = {"layout": L}
+        codes = raw[:L["codes"]]
+        if L["kind"] == "int4_group":
+            q = np.empty(rows * cols, dtype=np.uint8)
+            q[0::2] = codes & 0x0F
+            q[1::2] = codes >> 4
+            out["codes"] = q.reshape(rows, cols)
+        else:
+            out["codes"] = codes.view(np.int8).reshape(rows, cols)
+        sec = raw[L["codes"]:L["codes"] + L["scales"]]
+        rest = raw[L["codes"] + L["scales"]:]
+        if L["kind"] == "int8_channel":
+            out["scales"] = sec.view("<f4").copy()
+        elif L["scale_format"] == "q6":
+            bits = np.unpackbits(sec, bitorder="little")[: 12 * L["groups"]].reshape(-1, 12)
+            weights = (1 << np.arange(6)).astype(np.uint16)
+            out["sub_scales"] = (bits[:, :6] * weights).sum(1).astype(np.uint8)
+            out["sub_mins"] = (bits[:, 6:] * weights).sum(1).astype(np.uint8)
+            nsb = L["super_blocks"]
+            out["d"] = rest[: 2 * nsb].view("<f2").copy()
+            out["dmin"] = rest[2 * nsb: 4 * nsb].view("<f2").copy()
+        else:
+            out["scales"] = sec.view("<f2").copy()
+            if L["kind"] == "int4_group" and not L["symmetric"]:
+                out["mins"] = rest.view("<f2").copy()
+        return out
+
+    def dequantize(self, name):
+        """A quantized tensor's values as float32, with the spec's arithmetic
+        (each product rounded to float32)."""
+        t = self.tensors[name]
+        s = self.quantized(name)
+        L = s["layout"]
+        rows, cols, g = L["rows"], L["cols"], L["group_size"]
+        q = s["codes"].astype(np.float32)
+        if L["kind"] == "int8_channel":
+            v = q * s["scales"].astype(np.float32)[:, None]
+        elif L["kind"] == "int8_block":
+            v = (q.reshape(-1, 32) * s["scales"].astype(np.float32)[:, None]).reshape(rows, cols)
+        elif L["scale_format"] == "q6":
+            per_sb = L["super_block"] // 32
+            d = np.repeat(s["d"].astype(np.float32), per_sb)
+            dmin = np.repeat(s["dmin"].astype(np.float32), per_sb)
+            sc = s["sub_scales"].astype(np.float32) * d
+            mn = s["sub_mins"].astype(np.float32) * dmin
+            v = (sc[:, None] * q.reshape(-1, 32) - mn[:, None]).reshape(rows, cols)
+        elif L["symmetric"]:
+            v = ((q.reshape(-1, g) - np.float32(8)) * s["scales"].astype(np.float32)[:, None]).reshape(rows, cols)
+        else:
+            v = (q.reshape(-1, g) * s["scales"].astype(np.float32)[:, None] + s["mins"].astype(np.float32)[:, None]).reshape(rows, cols)
+        return v.astype(np.float32).reshape(tuple(t["shape"]))
+
     def array(self, name):
-        """The tensor as numpy. Types numpy lacks come back widened: bf16 and
+        """The tensor as numpy; quantized tensors dequantized to float32. Types numpy lacks come back widened: bf16 and
         8-bit floats as float32; f4/f6 as their raw packed bytes (uint8)."""
         t = self.tensors[name]
+        if t["encoding"]["kind"] != "raw":
+            v = self.dequantize(name)
+            if t["dtype"] == "f16":
+                return v.astype(np.float16)
+            if t["dtype"] == "bf16":  # round to nearest even, widened back to float32
+                b = v.view(np.uint32).astype(np.uint64)
+                return (((b + 0x7FFF + ((b >> 16) & 1)) >> 16 << 16).astype(np.uint32)).view(np.float32)
+            return v
         shape = tuple(t["shape"])
         raw = self.payload(name)
         dtype = t["dtype"]

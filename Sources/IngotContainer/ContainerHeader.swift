@@ -4,7 +4,7 @@ public struct ContainerHeader: Equatable, Sendable {
   public static let formatMinor = 0
   /// Required features this reader implements. Anything else listed in a
   /// file's `required_features` is refused by name.
-  public static let knownFeatures: Set<String> = []
+  public static let knownFeatures: Set<String> = Set(QuantLayout.Kind.allCases.map(\.rawValue))
 
   public var alignment: Int = 64
   public var requiredFeatures: [String] = []
@@ -89,6 +89,9 @@ public struct ContainerHeader: Equatable, Sendable {
         throw .invalidTensor(file: file, tensor: entry.name, reason: "duplicate tensor name")
       }
       tensors.append(entry)
+      if !entry.encoding.isRaw && !requiredFeatures.contains(entry.encoding.kind) {
+        throw .invalidTensor(file: file, tensor: entry.name, reason: "encoding '\(entry.encoding.kind)' is not listed in required_features")
+      }
     }
     guard let digest = o["model_digest"]?.stringValue, Digest.isHexDigest(digest) else {
       throw bad("\"model_digest\" is not a 64-digit lowercase hex SHA-256")
@@ -133,7 +136,8 @@ public struct ContainerHeader: Equatable, Sendable {
     guard let encJSON = item["encoding"], let encoding = Encoding(json: encJSON) else {
       throw bad("missing or malformed encoding")
     }
-    guard encoding.isRaw else { throw bad("unknown encoding '\(encoding.kind)'") }
+    let layout: QuantLayout?
+    do { layout = try QuantLayout.parse(encoding, dtype: dtype, shape: shape) } catch { throw bad(error.reason) }
     guard let digest = item["digest"]?.stringValue, Digest.isHexDigest(digest) else {
       throw bad("digest is not a 64-digit lowercase hex SHA-256")
     }
@@ -142,11 +146,11 @@ public struct ContainerHeader: Equatable, Sendable {
       let compression = data["compression"]?.stringValue
     else { throw bad("missing or malformed data location") }
     guard compression == "none" else { throw bad("unknown compression '\(compression)'") }
-    guard let expected = dtype.byteCount(elements: count) else {
+    guard let expected = layout?.payloadLength ?? dtype.byteCount(elements: count) else {
       throw bad("\(count) elements of \(dtype.rawValue) is not a whole number of bytes")
     }
     guard Int(length) == expected else {
-      throw bad("stored length \(length) != \(expected) bytes for shape \(shape) \(dtype.rawValue)")
+      throw bad("stored length \(length) != \(expected) bytes for shape \(shape) \(dtype.rawValue) \(encoding.kind)")
     }
     return TensorEntry(
       name: name, dtype: dtype, shape: shape, encoding: encoding,

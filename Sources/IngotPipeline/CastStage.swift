@@ -29,13 +29,14 @@ public struct CastStage: TensorStage {
     return out
   }
 
-  public func apply(from: SourceTensor, to: SourceTensor, input: UnsafeRawBufferPointer, output: UnsafeMutableRawBufferPointer) throws {
+  public func apply(from: SourceTensor, to: SourceTensor, input: UnsafeRawBufferPointer, output: UnsafeMutableRawBufferPointer) throws -> JSONValue? {
     let n = elementCount(from.shape) ?? 0
     Self.convert(count: n, from: from.dtype, to: to.dtype, input: input, output: output)
+    return nil
   }
 
   /// Converts in parallel slices; each slice writes a disjoint output range.
-  static func convert(count n: Int, from: DType, to: DType, input: UnsafeRawBufferPointer, output: UnsafeMutableRawBufferPointer) {
+  public static func convert(count n: Int, from: DType, to: DType, input: UnsafeRawBufferPointer, output: UnsafeMutableRawBufferPointer) {
     let slice = 1 << 20
     let slices = (n + slice - 1) / slice
     // nonisolated(unsafe): each iteration touches only elements [lo, hi).

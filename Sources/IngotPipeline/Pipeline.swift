@@ -33,6 +33,8 @@ public struct Pipeline {
     public var bytesOut: Int
     /// Tensors a stage changed, by stage name.
     public var changed: [String: [String]]
+    /// The provenance step's metrics (each stage's summary, by stage name).
+    public var metrics: JSONValue
   }
 
   public let source: any TensorSource
@@ -73,6 +75,7 @@ public struct Pipeline {
 
     var entries: [TensorEntry] = []
     var changed: [String: [String]] = [:]
+    var measured: [[JSONValue?]] = Array(repeating: Array(repeating: nil, count: planned.count), count: stages.count)
     var bytesIn = 0
     let total = inputs.reduce(0) { $0 + $1.byteCount }
     let delay = Self.testDelayMicroseconds()
@@ -89,9 +92,11 @@ public struct Pipeline {
         }
         (storage, digest) = (Storage(offset: offset, length: chain[0].byteCount), hasher.finalizeHex())
       } else {
-        (storage, digest) = try source.withPayload(index) { payload in
+        let (s, d, m) = try source.withPayload(index) { payload in
           try transformAndWrite(chain: chain, payload: payload, writer: writer, changed: &changed)
         }
+        (storage, digest) = (s, d)
+        for (k, value) in m.enumerated() { measured[k][index] = value }
         source.release(index)
       }
       bytesIn += chain[0].byteCount
@@ -104,6 +109,7 @@ public struct Pipeline {
     var header = ContainerHeader()
     header.metadata = source.metadata
     header.tensors = entries
+    header.requiredFeatures = Self.features(entries.map(\.encoding))
     header.modelDigest = header.computedModelDigest()
     var recorded: [ProvenanceStep.Input] = []
     for (i, f) in files.enumerated() {
@@ -113,9 +119,17 @@ public struct Pipeline {
     }
     var step = stepTemplate(inputs: recorded)
     step.modelDigest = header.modelDigest
+    var metrics: [String: JSONValue] = [:]
+    for (k, stage) in stages.enumerated() {
+      let rows = planned.indices.map { (input: planned[$0][k], output: planned[$0][k + 1], measured: measured[k][$0]) }
+      if let summary = stage.summary(rows) { metrics[stage.name] = summary }
+    }
+    step.metrics = .object(metrics)
     header.provenance = source.provenance + [step]
     try writer.finish(header: header)
-    return Outcome(header: header, path: path, bytesIn: bytesIn, bytesOut: entries.reduce(0) { $0 + $1.storage.length }, changed: changed)
+    return Outcome(
+      header: header, path: path, bytesIn: bytesIn, bytesOut: entries.reduce(0) { $0 + $1.storage.length }, changed: changed,
+      metrics: step.metrics)
   }
 
   /// `INGOT_TEST_TENSOR_DELAY_MS` slows the loop so the interruption test
@@ -123,6 +137,11 @@ public struct Pipeline {
   static func testDelayMicroseconds() -> UInt32 {
     guard let raw = getenv("INGOT_TEST_TENSOR_DELAY_MS"), let ms = UInt32(String(cString: raw)) else { return 0 }
     return min(ms, 10_000) * 1000
+  }
+
+  /// Every non-raw encoding is a feature a reader must implement (spec §10).
+  static func features(_ encodings: [Encoding]) -> [String] {
+    Set(encodings.filter { !$0.isRaw }.map(\.kind)).sorted()
   }
 
   func stepTemplate(inputs: [ProvenanceStep.Input]) -> ProvenanceStep {
@@ -139,6 +158,7 @@ public struct Pipeline {
     var h = ContainerHeader()
     h.metadata = source.metadata
     let placeholder = String(repeating: "0", count: 64)
+    h.requiredFeatures = Self.features(outputs.map(\.encoding))
     h.tensors = outputs.map {
       TensorEntry(name: $0.name, dtype: $0.dtype, shape: $0.shape, encoding: $0.encoding,
                   storage: Storage(offset: 1 << 50, length: 1 << 50), digest: placeholder)
@@ -154,15 +174,16 @@ public struct Pipeline {
   }
 
   func transformAndWrite(chain: [SourceTensor], payload: UnsafeRawBufferPointer, writer: ContainerWriter,
-                         changed: inout [String: [String]]) throws -> (Storage, String) {
+                         changed: inout [String: [String]]) throws -> (Storage, String, [JSONValue?]) {
     var current = payload
     var owned: [UnsafeMutableRawBufferPointer] = []
     defer { owned.forEach { $0.deallocate() } }
+    var measured = [JSONValue?](repeating: nil, count: stages.count)
     for (k, stage) in stages.enumerated() where chain[k + 1] != chain[k] {
       let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(chain[k + 1].byteCount, 1), alignment: 64)
       owned.append(buffer)
       let output = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<chain[k + 1].byteCount])
-      try stage.apply(from: chain[k], to: chain[k + 1], input: current, output: output)
+      measured[k] = try stage.apply(from: chain[k], to: chain[k + 1], input: current, output: output)
       current = UnsafeRawBufferPointer(output)
       changed[stage.name, default: []].append(chain[0].name)
       // An intermediate buffer can go as soon as the next stage has read it.
@@ -170,7 +191,7 @@ public struct Pipeline {
     }
     let offset = writer.reserve(current.count)
     let digest = try Self.hashAndWrite(current, to: writer, at: offset)
-    return (Storage(offset: offset, length: current.count), digest)
+    return (Storage(offset: offset, length: current.count), digest, measured)
   }
 
   /// Hashes and writes a payload slice by slice, so each slice is still in

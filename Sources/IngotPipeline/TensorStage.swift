@@ -9,6 +9,14 @@ public protocol TensorStage: Sendable {
   /// What the tensor becomes; return it unchanged to pass it through untouched
   /// (then `apply` is not called and the payload is never copied).
   func plan(_ tensor: SourceTensor) throws -> SourceTensor
-  /// Transforms `input` (laid out as `from`) into `output` (sized by `plan`).
-  func apply(from: SourceTensor, to: SourceTensor, input: UnsafeRawBufferPointer, output: UnsafeMutableRawBufferPointer) throws
+  /// Transforms `input` (laid out as `from`) into `output` (sized by `plan`),
+  /// and returns what it measured on this tensor, if anything.
+  func apply(from: SourceTensor, to: SourceTensor, input: UnsafeRawBufferPointer, output: UnsafeMutableRawBufferPointer) throws -> JSONValue?
+  /// The step's metrics for provenance, from every tensor's plan and
+  /// measurements (in container order); nil when the stage records none.
+  func summary(_ tensors: [(input: SourceTensor, output: SourceTensor, measured: JSONValue?)]) -> JSONValue?
+}
+
+extension TensorStage {
+  public func summary(_ tensors: [(input: SourceTensor, output: SourceTensor, measured: JSONValue?)]) -> JSONValue? { nil }
 }

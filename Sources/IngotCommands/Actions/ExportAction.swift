@@ -45,7 +45,12 @@ public struct ExportAction: Sendable {
       target = dir + "/model.safetensors"
     }
     let tensors = reader.tensors
-    let planned = try tensors.map { try cast?.plan($0) ?? $0 }
+    // Quantized tensors are dequantized; then the optional cast.
+    let stages: [any TensorStage] = [DequantizeStage()] + (cast.map { [$0] } ?? [])
+    let chains = try tensors.map { t in
+      try stages.reduce(into: [t]) { chain, stage in chain.append(try stage.plan(chain[chain.count - 1])) }
+    }
+    let planned = chains.map { $0[$0.count - 1] }
     var meta: [String: String] = [:]
     for (k, v) in reader.metadata where k.hasPrefix("safetensors/") && k != "safetensors/format" {
       meta[String(k.dropFirst("safetensors/".count))] = v
@@ -60,14 +65,20 @@ public struct ExportAction: Sendable {
     // damaged container can never be exported as if it were sound.
     for i in tensors.indices {
       var digest = StreamingDigest()
-      if let cast, planned[i] != tensors[i] {
+      if planned[i] != tensors[i] {
         try reader.withPayload(i) { payload in
           digest.update(payload)
-          let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(planned[i].byteCount, 1), alignment: 64)
-          defer { buffer.deallocate() }
-          let out = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<planned[i].byteCount])
-          try cast.apply(from: tensors[i], to: planned[i], input: payload, output: out)
-          try writer.append(UnsafeRawBufferPointer(out))
+          var current = payload
+          var buffers: [UnsafeMutableRawBufferPointer] = []
+          defer { buffers.forEach { $0.deallocate() } }
+          for (k, stage) in stages.enumerated() where chains[i][k + 1] != chains[i][k] {
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(chains[i][k + 1].byteCount, 1), alignment: 64)
+            buffers.append(buffer)
+            let out = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<chains[i][k + 1].byteCount])
+            _ = try stage.apply(from: chains[i][k], to: chains[i][k + 1], input: current, output: out)
+            current = UnsafeRawBufferPointer(out)
+          }
+          try writer.append(current)
         }
         reader.release(i)
       } else {

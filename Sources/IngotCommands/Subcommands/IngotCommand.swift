@@ -2,6 +2,7 @@ import ArgumentParser
 import IngotContainer
 import IngotFormats
 import IngotPipeline
+import IngotQuant
 
 #if canImport(Glibc)
   import Glibc
@@ -13,7 +14,7 @@ public struct IngotCommand: ParsableCommand {
     commandName: "ingot",
     abstract: "Convert model checkpoints into the auditable .ingot container.",
     version: IngotVersion.string,
-    subcommands: [Convert.self, Inspect.self, Verify.self, Export.self, Demo.self])
+    subcommands: [Convert.self, Quantize.self, Inspect.self, Verify.self, Export.self, Demo.self])
 
   public init() {}
 
@@ -36,6 +37,8 @@ public struct IngotCommand: ParsableCommand {
     } catch let error as FormatError {
       fail(error)
     } catch let error as PipelineError {
+      fail(error)
+    } catch let error as QuantError {
       fail(error)
     } catch {
       exit(withError: error)

@@ -1,0 +1,94 @@
+import IngotContainer
+import IngotFormats
+import IngotPipeline
+import IngotQuant
+
+/// `ingot quantize`: int8 / int4 with every tensor's error measured.
+public struct QuantizeAction: Sendable {
+  public var sources: [String]
+  public var output: String
+  public var scheme: QuantScheme
+  public var policy: QuantPolicy
+  public var force = false
+  public var note: String?
+  public var timestamp: String?
+
+  public init(sources: [String], output: String, scheme: QuantScheme, policy: QuantPolicy = QuantPolicy(), force: Bool = false,
+              note: String? = nil, timestamp: String? = nil) {
+    self.sources = sources
+    self.output = output
+    self.scheme = scheme
+    self.policy = policy
+    self.force = force
+    self.note = note
+    self.timestamp = timestamp
+  }
+
+  public func run(progress: ProgressBar? = nil) throws -> Pipeline.Outcome {
+    let source = try FormatDetector.open(sources)
+    let stage = QuantizeStage(scheme: scheme, policy: policy)
+    let options = Pipeline.Options(
+      operation: "quantize", parameters: scheme.parameters.merging(policy.parameters) { a, _ in a }, force: force,
+      note: note, timestamp: timestamp)
+    return try Pipeline(source: source, stages: [stage], options: options).run(to: output, progress: progress)
+  }
+
+  /// The report (also in the provenance step).
+  public static func report(_ outcome: Pipeline.Outcome) -> JSONValue { outcome.metrics["quantize"] ?? .null }
+
+  /// An aligned table of every tensor's error, then the kept list and the summary.
+  public static func table(_ report: JSONValue) -> String {
+    let header = ["tensor", "shape", "bpw", "SQNR dB", "cosine", "rel err", "max abs", "RMSE"]
+    var rows: [[String]] = []
+    for t in report["tensors"]?.arrayValue ?? [] {
+      rows.append([
+        t["name"]?.stringValue ?? "",
+        "[" + (t["shape"]?.arrayValue ?? []).compactMap { $0.intValue.map(String.init) }.joined(separator: ", ") + "]",
+        fixed(t["bits_per_weight"], 3), fixed(t["sqnr_db"], 2), fixed(t["cosine"], 6), sci(t["relative_error"]),
+        sci(t["max_abs_error"]), sci(t["rmse"]),
+      ])
+    }
+    var lines = align([header] + rows, right: [false, false, true, true, true, true, true, true])
+    let kept = report["kept"]?.arrayValue ?? []
+    if !kept.isEmpty {
+      lines.append("kept at original precision (\(kept.count)):")
+      for k in kept { lines.append("  \(k["name"]?.stringValue ?? ""): \(k["reason"]?.stringValue ?? "")") }
+    }
+    if let s = report["summary"] {
+      lines.append(
+        "\(report["scheme"]?.stringValue ?? ""): \(s["tensors_quantized"]?.intValue ?? 0) tensors quantized, "
+          + "SQNR median \(fixed(s["sqnr_db_median"], 2)) dB, min \(fixed(s["sqnr_db_min"], 2)) dB; "
+          + "\(fixed(s["quantized_bits_per_weight"], 3)) bits/weight on them; model "
+          + "\(formatBytes(Int(s["bytes_before"]?.intValue ?? 0))) → \(formatBytes(Int(s["bytes_after"]?.intValue ?? 0))) "
+          + "(\(fixed(s["bits_per_weight"], 2)) bits/weight overall)")
+    }
+    return lines.joined(separator: "\n")
+  }
+
+  static func fixed(_ v: JSONValue?, _ digits: Int) -> String {
+    guard let d = v?.doubleValue else { return v == .null ? "exact" : "-" }
+    return formatFixed(d, digits)
+  }
+
+  static func sci(_ v: JSONValue?) -> String {
+    guard let d = v?.doubleValue else { return "-" }
+    guard d != 0 else { return "0" }
+    var e = 0
+    var m = abs(d)
+    while m >= 10 { m /= 10; e += 1 }
+    while m < 1 { m *= 10; e -= 1 }
+    return (d < 0 ? "-" : "") + formatFixed(m, 2) + "e" + (e < 0 ? "-" : "+") + (abs(e) < 10 ? "0" : "") + String(abs(e))
+  }
+
+  static func align(_ rows: [[String]], right: [Bool]) -> [String] {
+    guard let first = rows.first else { return [] }
+    var widths = first.map(\.count)
+    for r in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.count) } }
+    return rows.map { r in
+      r.enumerated().map { i, c in
+        let pad = String(repeating: " ", count: widths[i] - c.count)
+        return right[i] ? pad + c : c + pad
+      }.joined(separator: "  ")
+    }
+  }
+}

@@ -1,0 +1,116 @@
+import IngotContainer
+import IngotQuant
+
+/// Which tensors a quantize run leaves alone, besides those the scheme cannot take.
+public struct QuantPolicy: Equatable, Sendable {
+  public var keepPatterns: [String]
+  public var quantizeEmbeddings: Bool
+  public var quantizeOutputHead: Bool
+
+  public init(keepPatterns: [String] = [], quantizeEmbeddings: Bool = false, quantizeOutputHead: Bool = false) {
+    self.keepPatterns = keepPatterns
+    self.quantizeEmbeddings = quantizeEmbeddings
+    self.quantizeOutputHead = quantizeOutputHead
+  }
+
+  /// Embedding tables by the names transformers and llama.cpp use.
+  static func isEmbedding(_ name: String) -> Bool {
+    let leaf = name.split(separator: ".").suffix(2).joined(separator: ".")
+    return name.contains("embed") || leaf.hasPrefix("wte.") || leaf.hasPrefix("wpe.") || name.hasPrefix("token_embd")
+  }
+
+  static func isOutputHead(_ name: String) -> Bool {
+    name.hasPrefix("lm_head.") || name == "output.weight" || name.hasPrefix("embed_out.")
+  }
+
+  /// Why `name` is kept by policy, or nil.
+  public func reason(_ name: String) -> String? {
+    if let p = keepPatterns.first(where: { glob($0, name) }) { return "matches --keep '\(p)'" }
+    if !quantizeOutputHead && Self.isOutputHead(name) { return "output head (--output-head keep)" }
+    if !quantizeEmbeddings && Self.isEmbedding(name) { return "embedding (--embeddings keep)" }
+    return nil
+  }
+
+  public var parameters: [String: JSONValue] {
+    [
+      "keep": .array(keepPatterns.map { .string($0) }),
+      "embeddings": .string(quantizeEmbeddings ? "quantize" : "keep"),
+      "output_head": .string(quantizeOutputHead ? "quantize" : "keep"),
+    ]
+  }
+}
+
+/// `*` any run of characters, `?` one character; everything else literal.
+public func glob(_ pattern: String, _ text: String) -> Bool {
+  let p = Array(pattern.unicodeScalars), t = Array(text.unicodeScalars)
+  var pi = 0, ti = 0, star = -1, mark = 0
+  while ti < t.count {
+    if pi < p.count && (p[pi] == "?" || p[pi] == t[ti]) {
+      pi += 1
+      ti += 1
+    } else if pi < p.count && p[pi] == "*" {
+      star = pi
+      mark = ti
+      pi += 1
+    } else if star >= 0 {
+      pi = star + 1
+      mark += 1
+      ti = mark
+    } else {
+      return false
+    }
+  }
+  while pi < p.count && p[pi] == "*" { pi += 1 }
+  return pi == p.count
+}
+
+/// Quantizes the tensors the scheme and policy allow; measures each against
+/// its original values and reports the rest, with reasons, as kept.
+public struct QuantizeStage: TensorStage {
+  public let scheme: QuantScheme
+  public let policy: QuantPolicy
+  public var name: String { "quantize" }
+
+  public init(scheme: QuantScheme, policy: QuantPolicy = QuantPolicy()) {
+    self.scheme = scheme
+    self.policy = policy
+  }
+
+  /// Why a tensor keeps its precision; nil when it is quantized.
+  public func keepReason(_ t: SourceTensor) -> String? {
+    if let r = policy.reason(t.name) { return r }
+    if t.shape.count < 2 { return "rank \(t.shape.count): norms, biases and vectors keep their precision" }
+    switch scheme.layout(dtype: t.dtype, shape: t.shape) {
+    case .success: return nil
+    case .failure(let r): return r.reason
+    }
+  }
+
+  public func plan(_ t: SourceTensor) throws -> SourceTensor {
+    // Refused rather than requantized: quantizing twice compounds error silently.
+    guard t.encoding.isRaw else { throw QuantError.alreadyQuantized(tensor: t.name, kind: t.encoding.kind) }
+    guard keepReason(t) == nil, case .success(let layout) = scheme.layout(dtype: t.dtype, shape: t.shape) else { return t }
+    var out = t
+    out.encoding = layout.encoding
+    out.byteCount = layout.payloadLength
+    return out
+  }
+
+  public func apply(from: SourceTensor, to: SourceTensor, input: UnsafeRawBufferPointer, output: UnsafeMutableRawBufferPointer) throws -> JSONValue? {
+    guard let layout = try QuantLayout.parse(to.encoding, dtype: to.dtype, shape: to.shape) else { return nil }
+    let n = layout.rows * layout.cols
+    let values = UnsafeMutableBufferPointer<Float>.allocate(capacity: n)
+    defer { values.deallocate() }
+    if from.dtype == .f32 {
+      UnsafeMutableRawPointer(values.baseAddress!).copyMemory(from: input.baseAddress!, byteCount: n * 4)  // audited: n > 0
+    } else {
+      CastStage.convert(count: n, from: from.dtype, to: .f32, input: input, output: UnsafeMutableRawBufferPointer(values))
+    }
+    let m = try Quantizer.quantize(UnsafeBufferPointer(values), layout: layout, search: scheme.search, logical: to.dtype, name: from.name, into: output)
+    return QuantReport.tensorJSON(name: from.name, shape: from.shape, scheme: scheme, layout: layout, metrics: m)
+  }
+
+  public func summary(_ tensors: [(input: SourceTensor, output: SourceTensor, measured: JSONValue?)]) -> JSONValue? {
+    QuantReport.report(scheme: scheme, policy: policy, tensors: tensors, keepReason: keepReason)
+  }
+}

@@ -1,0 +1,194 @@
+import Dispatch
+import IngotContainer
+
+public enum QuantError: Error, Equatable, Sendable, CustomStringConvertible {
+  case nonFinite(tensor: String, row: Int)
+  case outOfRange(tensor: String, row: Int)
+  case alreadyQuantized(tensor: String, kind: String)
+
+  public var description: String {
+    switch self {
+    case .nonFinite(let t, let row): return "\(t): row \(row) holds NaN or Inf; quantization needs finite values"
+    case .outOfRange(let t, let row): return "\(t): row \(row): a scale does not fit in f16 (values beyond ±8.3 million)"
+    case .alreadyQuantized(let t, let kind): return "\(t): already quantized (\(kind)); refusing to quantize twice (export or convert it to a float dtype first)"
+    }
+  }
+}
+
+/// Quantizes a tensor into its payload and measures the error against what a
+/// reader will dequantize (the same `Dequantizer`, rounded to the logical dtype).
+public enum Quantizer {
+  /// - Parameters:
+  ///   - values: rows × cols original values, row-major.
+  ///   - logical: the tensor's dtype; dequantized values are rounded to it for the metrics.
+  public static func quantize(
+    _ values: UnsafeBufferPointer<Float>, layout: QuantLayout, search: Bool, logical: DType, name: String,
+    into payload: UnsafeMutableRawBufferPointer
+  ) throws(QuantError) -> ErrorMetrics {
+    let rowsPerChunk = chunkRows(layout)
+    let chunks = (layout.rows + rowsPerChunk - 1) / rowsPerChunk
+    let results = ChunkResults(count: chunks)
+    nonisolated(unsafe) let src = values
+    nonisolated(unsafe) let dst = payload
+    DispatchQueue.concurrentPerform(iterations: chunks) { c in
+      let rows = (c * rowsPerChunk)..<min(layout.rows, (c + 1) * rowsPerChunk)
+      do throws(QuantError) {
+        try quantizeRows(rows, src, layout: layout, search: search, name: name, into: dst)
+        results.set(c, .success(measure(rows, src, layout: layout, logical: logical, payload: UnsafeRawBufferPointer(dst))))
+      } catch {
+        results.set(c, .failure(error))
+      }
+    }
+    var total = ErrorMetrics()
+    for c in 0..<chunks {  // fixed order: same sums on any number of threads
+      switch results.get(c) {
+      case .success(let m): total.merge(m)
+      case .failure(let e): throw e
+      case nil: break
+      }
+    }
+    return total
+  }
+
+  /// About 64 K values per chunk; an even row count when rows hold an odd
+  /// number of q6 groups, so no two chunks share a byte of the bit stream.
+  static func chunkRows(_ layout: QuantLayout) -> Int {
+    var n = max(1, (64 << 10) / max(layout.cols, 1))
+    if layout.scales == .q6 && (layout.cols / 32) % 2 == 1 && n % 2 == 1 { n += 1 }
+    return n
+  }
+
+  static func measure(_ rows: Range<Int>, _ values: UnsafeBufferPointer<Float>, layout: QuantLayout, logical: DType, payload: UnsafeRawBufferPointer) -> ErrorMetrics {
+    let cols = layout.cols
+    let out = UnsafeMutableBufferPointer<Float>.allocate(capacity: cols)
+    defer { out.deallocate() }
+    var m = ErrorMetrics()
+    for r in rows {
+      Dequantizer.dequantizeRow(r, payload: payload, layout: layout, into: out.baseAddress!)  // audited: cols > 0
+      if logical != .f32 {
+        for i in 0..<cols { out[i] = roundTo(logical, out[i]) }
+      }
+      m.add(original: UnsafeBufferPointer(rebasing: values[(r * cols)..<((r + 1) * cols)]), dequantized: UnsafeBufferPointer(out))
+    }
+    return m
+  }
+
+  static func quantizeRows(_ rows: Range<Int>, _ values: UnsafeBufferPointer<Float>, layout: QuantLayout, search: Bool, name: String, into payload: UnsafeMutableRawBufferPointer) throws(QuantError) {
+    let cols = layout.cols
+    let g = layout.kind == .int8Channel ? cols : layout.groupSize
+    // Room for a whole row (a q6 super-block can be one); scratch holds two.
+    let x = UnsafeMutablePointer<Float>.allocate(capacity: cols)
+    let codes = UnsafeMutablePointer<Float>.allocate(capacity: cols)
+    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * cols)
+    defer { x.deallocate(); codes.deallocate(); scratch.deallocate() }
+    let base = payload.baseAddress!  // audited: a quantized payload is never empty
+    for r in rows {
+      let row = UnsafeBufferPointer(rebasing: values[(r * cols)..<((r + 1) * cols)])
+      for v in row where !v.isFinite { throw .nonFinite(tensor: name, row: r) }
+      switch layout.kind {
+      case .int8Channel:
+        try int8ChannelRow(row, r, layout: layout, search: search, name: name, base: base)
+      case .int8Block:
+        for b in 0..<(cols / 32) {
+          load(row, from: b * 32, count: 32, into: x)
+          let s = GroupKernels.symmetric(x, 32, qmin: -127, qmax: 127, search: search, roundF16: true, codes: codes, scratch: scratch)
+          guard s.isFinite else { throw .outOfRange(tensor: name, row: r) }
+          storeI8(codes, 32, base + r * cols + b * 32)
+          storeF16(s, base + layout.scaleSection.lowerBound + 2 * (r * (cols / 32) + b))
+        }
+      case .int4Group where layout.scales == .plain:
+        for j in 0..<(cols / g) {
+          load(row, from: j * g, count: g, into: x)
+          let gi = r * (cols / g) + j
+          if layout.symmetric {
+            let s = GroupKernels.symmetric(x, g, qmin: -8, qmax: 7, search: search, roundF16: true, codes: codes, scratch: scratch)
+            guard s.isFinite else { throw .outOfRange(tensor: name, row: r) }
+            for i in 0..<g { codes[i] += 8 }
+            storeF16(s, base + layout.scaleSection.lowerBound + 2 * gi)
+          } else {
+            let fit = GroupKernels.asymmetric(x, g, search: search, roundF16: true, codes: codes, scratch: scratch)
+            guard fit.scale.isFinite, fit.min.isFinite else { throw .outOfRange(tensor: name, row: r) }
+            storeF16(fit.scale, base + layout.scaleSection.lowerBound + 2 * gi)
+            storeF16(fit.min, base + layout.minSection.lowerBound + 2 * gi)
+          }
+          storeNibbles(codes, g, base + (r * cols + j * g) / 2)
+        }
+      case .int4Group:
+        for sb in 0..<(cols / layout.superBlock) {
+          try Q6.quantizeSuperBlock(row, r, sb, layout: layout, search: search, name: name, base: base, x: x, codes: codes, scratch: scratch)
+        }
+      }
+    }
+  }
+
+  static func int8ChannelRow(_ row: UnsafeBufferPointer<Float>, _ r: Int, layout: QuantLayout, search: Bool, name: String, base: UnsafeMutableRawPointer) throws(QuantError) {
+    let cols = layout.cols
+    var amax: Float = 0
+    for v in row { amax = max(amax, abs(v)) }
+    func error(_ s: Float) -> (Double, Double, Double) {  // squared error, Σxq, Σq²
+      let inv: Float = s > 0 ? 1 / s : 0
+      var e = 0.0, xq = 0.0, qq = 0.0
+      for v in row {
+        let q = min(127, max(-127, (v * inv).rounded(.toNearestOrEven)))
+        let d = Double(v) - Double(q * s)
+        e += d * d
+        xq += Double(v) * Double(q)
+        qq += Double(q) * Double(q)
+      }
+      return (e, xq, qq)
+    }
+    var scale = amax / 127
+    if search && amax > 0 {
+      // Least-squares refits of the row scale; keep whichever errs least.
+      var (bestErr, xq, qq) = error(scale)
+      for _ in 0..<2 where qq > 0 {
+        let s = Float(xq / qq)
+        let (e, nxq, nqq) = error(s)
+        guard e < bestErr else { break }
+        (bestErr, scale, xq, qq) = (e, s, nxq, nqq)
+      }
+    }
+    let inv: Float = scale > 0 ? 1 / scale : 0
+    let codes = (base + r * cols).assumingMemoryBound(to: Int8.self)
+    for i in 0..<cols { codes[i] = Int8(min(127, max(-127, (row[i] * inv).rounded(.toNearestOrEven)))) }
+    (base + layout.scaleSection.lowerBound + 4 * r).storeBytes(of: scale.bitPattern.littleEndian, as: UInt32.self)
+  }
+
+  @inline(__always) static func load(_ row: UnsafeBufferPointer<Float>, from: Int, count: Int, into x: UnsafeMutablePointer<Float>) {
+    x.update(from: row.baseAddress! + from, count: count)  // audited: from + count ≤ row length
+  }
+
+  @inline(__always) static func storeI8(_ codes: UnsafePointer<Float>, _ n: Int, _ out: UnsafeMutableRawPointer) {
+    let p = out.assumingMemoryBound(to: Int8.self)
+    for i in 0..<n { p[i] = Int8(codes[i]) }
+  }
+
+  /// Element 2i in the low nibble, 2i+1 in the high nibble.
+  @inline(__always) static func storeNibbles(_ codes: UnsafePointer<Float>, _ n: Int, _ out: UnsafeMutableRawPointer) {
+    let p = out.assumingMemoryBound(to: UInt8.self)
+    for i in 0..<(n / 2) { p[i] = UInt8(codes[2 * i]) | UInt8(codes[2 * i + 1]) << 4 }
+  }
+
+  @inline(__always) static func storeF16(_ v: Float, _ out: UnsafeMutableRawPointer) {
+    out.storeBytes(of: Float16(v).bitPattern.littleEndian, as: UInt16.self)
+  }
+
+  @inline(__always) static func roundTo(_ dtype: DType, _ v: Float) -> Float {
+    switch dtype {
+    case .f16: return Float(Float16(v))
+    case .bf16:
+      let bits = v.bitPattern
+      return Float(bitPattern: (bits &+ 0x7FFF &+ ((bits >> 16) & 1)) & 0xFFFF_0000)
+    default: return v
+    }
+  }
+}
+
+/// Results of concurrent chunks, one slot each.
+final class ChunkResults: @unchecked Sendable {
+  private var slots: [Result<ErrorMetrics, QuantError>?]
+  private let lock = PThreadMutex()
+  init(count: Int) { slots = Array(repeating: nil, count: count) }
+  func set(_ i: Int, _ r: Result<ErrorMetrics, QuantError>) { lock.locked { slots[i] = r } }
+  func get(_ i: Int) -> Result<ErrorMetrics, QuantError>? { lock.locked { slots[i] } }
+}
