@@ -23,7 +23,7 @@ struct AffineFit {
 enum GroupKernels {
   /// Least-squares (scale, min) for fixed codes q; nil when the codes are all equal.
   @inline(__always)
-  static func leastSquares(_ x: UnsafePointer<Float>, _ q: UnsafePointer<Float>, _ n: Int) -> AffineFit? {
+  static func leastSquares(_ x: UnsafePointer<Float>, _ q: UnsafePointer<Float>, _ n: Int, nonPositiveMin: Bool = false) -> AffineFit? {
     var a: Float = 0, b: Float = 0, c: Float = 0, d: Float = 0
     for i in 0..<n {
       a += q[i]
@@ -34,7 +34,11 @@ enum GroupKernels {
     let fn = Float(n)
     let det = fn * b - a * a
     guard det > 0 else { return nil }
-    return AffineFit(scale: (fn * d - a * c) / det, min: (b * c - a * d) / det)
+    let fit = AffineFit(scale: (fn * d - a * c) / det, min: (b * c - a * d) / det)
+    // q6 stores the minimum as a magnitude: with min pinned at 0, the best
+    // scale is the plain projection.
+    if nonPositiveMin && fit.min > 0 { return b > 0 ? AffineFit(scale: d / b, min: 0) : nil }
+    return fit
   }
 
   @inline(__always)
@@ -55,12 +59,13 @@ enum GroupKernels {
   /// 21 candidate inverse scales around 15/(max−min), each refined twice by
   /// least squares (llama.cpp's make_qkx2_quants, unweighted); the lowest
   /// squared error wins. Codes for the winner are left in `codes`.
-  static func asymmetric(_ x: UnsafePointer<Float>, _ n: Int, search: Bool, roundF16: Bool, codes: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) -> AffineFit {
+  static func asymmetric(_ x: UnsafePointer<Float>, _ n: Int, search: Bool, roundF16: Bool, nonPositiveMin: Bool = false, codes: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) -> AffineFit {
     var lo = x[0], hi = x[0]
     for i in 1..<n {
       lo = min(lo, x[i])
       hi = max(hi, x[i])
     }
+    if nonPositiveMin { lo = min(lo, 0) }
     @inline(__always) func store(_ v: Float) -> Float { roundF16 ? f16(v) : v }
     var best = AffineFit(scale: store((hi - lo) / 15), min: store(lo))
     var bestErr = affineError(x, n, best, codes: codes)
@@ -71,7 +76,7 @@ enum GroupKernels {
       for i in 0..<n { scratch[i] = roundClamp((x[i] - lo) * iscale, 0, 15) }
       var fit: AffineFit? = nil
       for _ in 0..<2 {
-        guard var f = leastSquares(x, scratch, n) else { break }
+        guard var f = leastSquares(x, scratch, n, nonPositiveMin: nonPositiveMin) else { break }
         f.scale = store(f.scale)
         f.min = store(f.min)
         guard f.scale > 0 else { break }

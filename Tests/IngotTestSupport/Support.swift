@@ -154,3 +154,25 @@ public func decodeValues(_ bytes: [UInt8], dtype: DType) -> [Double]? {
   default: return nil
   }
 }
+
+/// Writes an f32 safetensors file by hand (header JSON + little-endian data),
+/// independently of the code under test.
+public func writeSafetensorsF32(_ path: String, _ tensors: [(String, [Int], [Float])]) throws {
+  var header = "{"
+  var data: [UInt8] = []
+  for (k, (name, shape, values)) in tensors.enumerated() {
+    let start = data.count
+    for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { data += $0 } }
+    header += (k > 0 ? "," : "") + "\"\(name)\":{\"dtype\":\"F32\",\"shape\":[\(shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(start),\(data.count)]}"
+  }
+  header += "}"
+  while header.utf8.count % 8 != 0 { header += " " }
+  var bytes: [UInt8] = []
+  withUnsafeBytes(of: UInt64(header.utf8.count).littleEndian) { bytes += $0 }
+  try writeFile(path, bytes + Array(header.utf8) + data)
+}
+
+/// IEEE binary16 → Double, from the bit layout.
+public func halfToDouble(_ h: UInt16) -> Double {
+  decodeValues([UInt8(h & 0xFF), UInt8(h >> 8)], dtype: .f16)?.first ?? .nan
+}

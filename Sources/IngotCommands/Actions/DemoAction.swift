@@ -1,6 +1,7 @@
 import IngotContainer
 import IngotFormats
 import IngotPipeline
+import IngotQuant
 
 #if canImport(Glibc)
   import Glibc
@@ -62,6 +63,17 @@ public struct DemoAction: Sendable {
     let cast = try ConvertAction(sources: [out], output: half, dtype: .bf16, force: true).run()
     let steps = cast.header.provenance.map(\.operation).joined(separator: " → ")
     log("6. cast     \(half): \(formatBytes(cast.bytesOut)) (from \(formatBytes(cast.bytesIn))), provenance: \(steps)")
+
+    // Quantize: int8 per channel and int4 (q6 scales), each with its error table,
+    // then check that export dequantizes and that the file verifies.
+    for (k, scheme) in [QuantScheme.int8Channel(), .int4()].enumerated() {
+      let q = dir + "/model-\(scheme.kind == .int8Channel ? "int8" : "int4").ingot"
+      let outcome = try QuantizeAction(sources: [out], output: q, scheme: scheme, force: true).run()
+      guard try VerifyAction(path: q).run().ok else { throw PipelineError.failed("demo: \(q) does not verify") }
+      _ = try ExportAction(input: q, output: q + ".safetensors", force: true).run()
+      log("\(7 + k). quantize \(q)  (provenance: \(outcome.header.provenance.map(\.operation).joined(separator: " → ")))")
+      log("   " + QuantizeAction.table(QuantizeAction.report(outcome)).replacingNewlines("\n   "))
+    }
     log("done. files are in \(dir)")
   }
 }
