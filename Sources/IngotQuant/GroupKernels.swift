@@ -127,7 +127,27 @@ enum GroupKernels {
     var best = store(reference / target)
     var bestErr = error(best, codes)
     guard search else { return best }
-    for step in -9...9 {
+    // 8-bit grids are fine enough that nearby candidates rarely win: refit
+    // the round-to-nearest codes by least squares, twice.
+    let steps: ClosedRange<Int> = qmax > 7 ? 0...1 : -9...9
+    for step in steps {
+      if qmax > 7 {
+        var sxq: Float = 0, sqq: Float = 0
+        for i in 0..<n {
+          sxq += x[i] * codes[i]
+          sqq += codes[i] * codes[i]
+        }
+        guard sqq > 0 else { break }
+        let s = store(sxq / sqq)
+        guard s != 0, s.isFinite else { break }
+        let err = error(s, scratch)
+        guard err < bestErr else { break }
+        bestErr = err
+        best = s
+        codes.update(from: scratch, count: n)
+        _ = step
+        continue
+      }
       let iscale = target * (1 + 0.0125 * Float(step)) / reference
       var sxq: Float = 0, sqq: Float = 0
       for i in 0..<n {

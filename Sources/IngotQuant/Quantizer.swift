@@ -23,14 +23,14 @@ public enum Quantizer {
   ///   - logical: the tensor's dtype; dequantized values are rounded to it for the metrics.
   public static func quantize(
     _ values: UnsafeBufferPointer<Float>, layout: QuantLayout, search: Bool, logical: DType, name: String,
-    into payload: UnsafeMutableRawBufferPointer
+    into payload: UnsafeMutableRawBufferPointer, parallel: Bool = true
   ) throws(QuantError) -> ErrorMetrics {
     let rowsPerChunk = chunkRows(layout)
     let chunks = (layout.rows + rowsPerChunk - 1) / rowsPerChunk
     let results = ChunkResults(count: chunks)
     nonisolated(unsafe) let src = values
     nonisolated(unsafe) let dst = payload
-    DispatchQueue.concurrentPerform(iterations: chunks) { c in
+    let work: @Sendable (Int) -> Void = { c in
       let rows = (c * rowsPerChunk)..<min(layout.rows, (c + 1) * rowsPerChunk)
       do throws(QuantError) {
         try quantizeRows(rows, src, layout: layout, search: search, name: name, into: dst)
@@ -38,6 +38,11 @@ public enum Quantizer {
       } catch {
         results.set(c, .failure(error))
       }
+    }
+    if parallel {
+      DispatchQueue.concurrentPerform(iterations: chunks, execute: work)
+    } else {
+      for c in 0..<chunks { work(c) }
     }
     var total = ErrorMetrics()
     for c in 0..<chunks {  // fixed order: same sums on any number of threads

@@ -89,7 +89,19 @@ extension IngotCommand {
       }
     }
 
+    @Flag(help: .hidden)
+    var benchKernel = false
+
+    @Flag(help: .hidden)
+    var oneThread = false
+
     func run() throws {
+      if benchKernel {
+        // Benchmark hook (tools/bench): kernel speed only, nothing written.
+        let r = try QuantBenchAction(sources: sources, scheme: try makeScheme(), parallel: !oneThread).run()
+        print("kernel \(try makeScheme().name) threads=\(oneThread ? 1 : 0) tensors=\(r.tensors) bytes=\(r.bytes) MBps=\(formatFixed(r.bytesPerSecond / 1e6, 1))")
+        return
+      }
       let action = QuantizeAction(
         sources: sources, output: output, scheme: try makeScheme(),
         policy: QuantPolicy(keepPatterns: keep, quantizeEmbeddings: embeddings == .quantize, quantizeOutputHead: outputHead == .quantize),
