@@ -101,21 +101,22 @@ enum Q6 {
   /// Best codes for fixed indices and super-scales; returns the squared error.
   /// Arithmetic as the dequantizer does it: S = sc·d, M = mn·dmin, S·q − M.
   static func requantize(_ x: UnsafePointer<Float>, _ groups: Int, _ c: inout Candidate, codes: UnsafeMutablePointer<Float>) -> Float {
-    var err: Float = 0
+    var err = F8()
     for j in 0..<groups {
       let s = Float(c.sc[j]) * c.d
       let m = Float(c.mn[j]) * c.dmin
       let inv: Float = s > 0 ? 1 / s : 0
-      var e2: Float = 0
-      for i in (32 * j)..<(32 * j + 32) {
-        let q = roundClamp((x[i] + m) * inv, 0, 15)
-        codes[i] = q
-        let e = x[i] - (s * q - m)
-        e2 += e * e
+      var i = 32 * j
+      while i < 32 * j + 32 {
+        let v = load8(x, i)
+        let q = roundClamp8((v + m) * inv, 0, 15)
+        store8(codes, i, q)
+        let e = v - (s * q - m)
+        err += e * e
+        i += 8
       }
-      err += e2
     }
-    return err
+    return err.sum()
   }
 
   /// Least squares for x ≈ d·(sc·q) − dmin·mn over the super-block.

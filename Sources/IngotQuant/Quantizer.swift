@@ -89,7 +89,7 @@ public enum Quantizer {
     let base = payload.baseAddress!  // audited: a quantized payload is never empty
     for r in rows {
       let row = UnsafeBufferPointer(rebasing: values[(r * cols)..<((r + 1) * cols)])
-      for v in row where !v.isFinite { throw .nonFinite(tensor: name, row: r) }
+      guard allFinite(row) else { throw .nonFinite(tensor: name, row: r) }
       switch layout.kind {
       case .int8Channel:
         try int8ChannelRow(row, r, layout: layout, search: search, name: name, base: base)
@@ -128,35 +128,61 @@ public enum Quantizer {
 
   static func int8ChannelRow(_ row: UnsafeBufferPointer<Float>, _ r: Int, layout: QuantLayout, search: Bool, name: String, base: UnsafeMutableRawPointer) throws(QuantError) {
     let cols = layout.cols
-    var amax: Float = 0
-    for v in row { amax = max(amax, abs(v)) }
-    func error(_ s: Float) -> (Double, Double, Double) {  // squared error, Σxq, Σq²
-      let inv: Float = s > 0 ? 1 / s : 0
-      var e = 0.0, xq = 0.0, qq = 0.0
-      for v in row {
-        let q = min(127, max(-127, (v * inv).rounded(.toNearestOrEven)))
-        let d = Double(v) - Double(q * s)
-        e += d * d
-        xq += Double(v) * Double(q)
-        qq += Double(q) * Double(q)
-      }
-      return (e, xq, qq)
+    let x = row.baseAddress!  // audited: cols > 0
+    let codes = UnsafeMutablePointer<Float>.allocate(capacity: cols + 8)
+    defer { codes.deallocate() }
+    var vmax = F8(), vsxx = SIMD8<Double>()
+    var i = 0
+    while i + 8 <= cols {
+      let v = load8(x, i)
+      let a = v.replacing(with: -v, where: v .< 0)
+      vmax = vmax.replacing(with: a, where: a .> vmax)
+      vsxx += SIMD8<Double>(v) * SIMD8<Double>(v)
+      i += 8
     }
+    var amax = vmax.max()
+    var sxx = vsxx.sum()
+    while i < cols {
+      amax = max(amax, abs(x[i]))
+      sxx += Double(x[i]) * Double(x[i])
+      i += 1
+    }
+    func pass(_ s: Float) -> CodeSums { GroupKernels.quantizePassAny(x, cols, inv: s > 0 ? 1 / s : 0, lo: -127, hi: 127, codes: codes) }
+    func error(_ s: Float, _ c: CodeSums) -> Double { sxx - 2 * Double(s) * Double(c.qx) + Double(s) * Double(s) * Double(c.qq) }
     var scale = amax / 127
+    var c = pass(scale)
     if search && amax > 0 {
       // Least-squares refits of the row scale; keep whichever errs least.
-      var (bestErr, xq, qq) = error(scale)
-      for _ in 0..<2 where qq > 0 {
-        let s = Float(xq / qq)
-        let (e, nxq, nqq) = error(s)
+      var bestErr = error(scale, c)
+      for _ in 0..<2 where c.qq > 0 {
+        let s = c.qx / c.qq
+        let nc = pass(s)
+        let e = error(s, nc)
         guard e < bestErr else { break }
-        (bestErr, scale, xq, qq) = (e, s, nxq, nqq)
+        (bestErr, scale, c) = (e, s, nc)
       }
+      c = pass(scale)
     }
-    let inv: Float = scale > 0 ? 1 / scale : 0
-    let codes = (base + r * cols).assumingMemoryBound(to: Int8.self)
-    for i in 0..<cols { codes[i] = Int8(min(127, max(-127, (row[i] * inv).rounded(.toNearestOrEven)))) }
+    let out = (base + r * cols).assumingMemoryBound(to: Int8.self)
+    for i in 0..<cols { out[i] = Int8(codes[i]) }
     (base + layout.scaleSection.lowerBound + 4 * r).storeBytes(of: scale.bitPattern.littleEndian, as: UInt32.self)
+  }
+
+  /// True when no value is NaN or ±Inf (x·0 is NaN exactly for those).
+  static func allFinite(_ row: UnsafeBufferPointer<Float>) -> Bool {
+    guard let p = row.baseAddress else { return true }
+    var acc = F8()
+    var i = 0
+    while i + 8 <= row.count {
+      acc += load8(p, i) * 0
+      i += 8
+    }
+    var tail: Float = 0
+    while i < row.count {
+      tail += p[i] * 0
+      i += 1
+    }
+    return !acc.sum().isNaN && !tail.isNaN
   }
 
   @inline(__always) static func load(_ row: UnsafeBufferPointer<Float>, from: Int, count: Int, into x: UnsafeMutablePointer<Float>) {
