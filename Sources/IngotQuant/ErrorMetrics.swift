@@ -33,7 +33,7 @@ public struct ErrorMetrics: Equatable, Sendable {
       mx = mx.replacing(with: ae, where: ae .> mx)
       i += 8
     }
-    var t = (sx2.sum(), se2.sum(), sxy.sum(), sy2.sum(), mx.max())
+    var t = (sx2.sum(), se2.sum(), sxy.sum(), sy2.sum(), max(max(max(mx[0], mx[1]), max(mx[2], mx[3])), max(max(mx[4], mx[5]), max(mx[6], mx[7]))))
     while i < n {
       let a = Double(px[i]), b = Double(py[i])
       t.0 += a * a

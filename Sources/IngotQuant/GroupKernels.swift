@@ -39,6 +39,10 @@ typealias F8 = SIMD8<Float>
   (clamp8(v, lo, hi) + 12_582_912) - 12_582_912
 }
 
+/// Lane minimum / maximum, written out: the generic SIMD reductions are not inlined.
+@inline(__always) func hmin(_ v: F8) -> Float { min(min(min(v[0], v[1]), min(v[2], v[3])), min(min(v[4], v[5]), min(v[6], v[7]))) }
+@inline(__always) func hmax(_ v: F8) -> Float { max(max(max(v[0], v[1]), max(v[2], v[3])), max(max(v[4], v[5]), max(v[6], v[7]))) }
+
 @inline(__always) func load8(_ p: UnsafePointer<Float>, _ i: Int) -> F8 { UnsafeRawPointer(p + i).loadUnaligned(as: F8.self) }
 @inline(__always) func store8(_ p: UnsafeMutablePointer<Float>, _ i: Int, _ v: F8) { UnsafeMutableRawPointer(p + i).storeBytes(of: v, as: F8.self) }
 
@@ -140,7 +144,7 @@ enum GroupKernels {
       vsxx += v * v
       i += 8
     }
-    var lo = vlo.min(), hi = vhi.max()
+    var lo = hmin(vlo), hi = hmax(vhi)
     let sx = vsx.sum(), sxx = vsxx.sum()
     if nonPositiveMin { lo = min(lo, 0) }
     @inline(__always) func store(_ v: Float) -> Float { roundF16 ? f16(v) : v }
@@ -153,6 +157,7 @@ enum GroupKernels {
     let range = hi - lo
     for target: Float in [14, 14.5, 15, 15.5, 16] {
       var c = quantizePass(x, n, offset: lo, inv: target / range, lo: 0, hi: 15, codes: scratch)
+      var previous = Double.infinity
       for _ in 0..<3 {
         guard var f = fit(c, n: n, sx: sx, nonPositiveMin: nonPositiveMin) else { break }
         f.scale = store(f.scale)
@@ -165,6 +170,9 @@ enum GroupKernels {
           bestErr = e
           best = f
         }
+        // Converged: another refit of the same codes gives the same fit.
+        guard e < previous else { break }
+        previous = e
       }
     }
     _ = quantizePass(x, n, offset: best.min, inv: 1 / best.scale, lo: 0, hi: 15, codes: codes)
@@ -187,7 +195,7 @@ enum GroupKernels {
       vsxx += v * v
       i += 8
     }
-    let top = vmax.max(), bottom = vmin.min()
+    let top = hmax(vmax), bottom = hmin(vmin)
     let signed = -bottom > top ? bottom : top
     let amax = abs(signed)
     let sxx = Double(vsxx.sum())

@@ -131,17 +131,17 @@ public enum Quantizer {
     let x = row.baseAddress!  // audited: cols > 0
     let codes = UnsafeMutablePointer<Float>.allocate(capacity: cols + 8)
     defer { codes.deallocate() }
-    var vmax = F8(), vsxx = SIMD8<Double>()
+    var vmax = F8(), vsxx = F8()
     var i = 0
     while i + 8 <= cols {
       let v = load8(x, i)
       let a = v.replacing(with: -v, where: v .< 0)
       vmax = vmax.replacing(with: a, where: a .> vmax)
-      vsxx += SIMD8<Double>(v) * SIMD8<Double>(v)
+      vsxx += v * v
       i += 8
     }
-    var amax = vmax.max()
-    var sxx = vsxx.sum()
+    var amax = hmax(vmax)
+    var sxx = Double(vsxx.sum())
     while i < cols {
       amax = max(amax, abs(x[i]))
       sxx += Double(x[i]) * Double(x[i])
@@ -163,8 +163,7 @@ public enum Quantizer {
       }
       c = pass(scale)
     }
-    let out = (base + r * cols).assumingMemoryBound(to: Int8.self)
-    for i in 0..<cols { out[i] = Int8(codes[i]) }
+    storeI8(codes, cols, base + r * cols)
     (base + layout.scaleSection.lowerBound + 4 * r).storeBytes(of: scale.bitPattern.littleEndian, as: UInt32.self)
   }
 
@@ -189,15 +188,19 @@ public enum Quantizer {
     x.update(from: row.baseAddress! + from, count: count)  // audited: from + count ≤ row length
   }
 
+  /// The low byte of an integral float q with |q| < 2^22 is q mod 256 once
+  /// 1.5·2^23 is added: no range-checked conversion, so the loop vectorizes.
+  @inline(__always) static func lowByte(_ q: Float) -> UInt8 { UInt8(truncatingIfNeeded: (q + 12_582_912).bitPattern) }
+
   @inline(__always) static func storeI8(_ codes: UnsafePointer<Float>, _ n: Int, _ out: UnsafeMutableRawPointer) {
-    let p = out.assumingMemoryBound(to: Int8.self)
-    for i in 0..<n { p[i] = Int8(codes[i]) }
+    let p = out.assumingMemoryBound(to: UInt8.self)
+    for i in 0..<n { p[i] = lowByte(codes[i]) }
   }
 
   /// Element 2i in the low nibble, 2i+1 in the high nibble.
   @inline(__always) static func storeNibbles(_ codes: UnsafePointer<Float>, _ n: Int, _ out: UnsafeMutableRawPointer) {
     let p = out.assumingMemoryBound(to: UInt8.self)
-    for i in 0..<(n / 2) { p[i] = UInt8(codes[2 * i]) | UInt8(codes[2 * i + 1]) << 4 }
+    for i in 0..<(n / 2) { p[i] = lowByte(codes[2 * i]) | lowByte(codes[2 * i + 1]) << 4 }
   }
 
   @inline(__always) static func storeF16(_ v: Float, _ out: UnsafeMutableRawPointer) {
