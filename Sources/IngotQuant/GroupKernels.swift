@@ -63,15 +63,19 @@ enum GroupKernels {
   /// q = clamp(round((x − offset) · inv), lo, hi) into `codes`, with the sums.
   @inline(__always)
   static func quantizePass(_ x: UnsafePointer<Float>, _ n: Int, offset: Float, inv: Float, lo: Float, hi: Float, codes: UnsafeMutablePointer<Float>) -> CodeSums {
+    // Two loops: the first has no reduction, so the compiler vectorizes it
+    // with min/max instructions; the second sums into vector accumulators.
+    for i in 0..<n {
+      let v = min(hi, max(lo, (x[i] - offset) * inv))
+      codes[i] = (v + 12_582_912) - 12_582_912
+    }
     var sq = F8(), sqq = F8(), sqx = F8()
     var i = 0
     while i < n {
-      let v = load8(x, i)
-      let q = roundClamp8((v - offset) * inv, lo, hi)
-      store8(codes, i, q)
+      let q = load8(codes, i)
       sq += q
       sqq += q * q
-      sqx += q * v
+      sqx += q * load8(x, i)
       i += 8
     }
     return CodeSums(q: sq.sum(), qq: sqq.sum(), qx: sqx.sum())
