@@ -225,6 +225,22 @@ import Testing
     #expect(try VerifyAction(path: tmp.file("q.ingot")).run().ok)
   }
 
+  /// `convert --quantize` is one pass with the same result as convert, then quantize.
+  @Test func convertWithQuantizeEqualsTwoSteps() throws {
+    let tmp = TempDir()
+    defer { tmp.cleanup() }
+    let folder = Fixtures.path("safetensors/sharded-llama")
+    var one = ConvertAction(sources: [folder], output: tmp.file("one.ingot"))
+    one.quantize = .int4()
+    let direct = try one.run()
+    _ = try ConvertAction(sources: [folder], output: tmp.file("a.ingot")).run()
+    let twoStep = try QuantizeAction(sources: [tmp.file("a.ingot")], output: tmp.file("two.ingot"), scheme: .int4()).run()
+    #expect(direct.header.tensors.map(\.digest) == twoStep.header.tensors.map(\.digest))
+    #expect(direct.header.modelDigest == twoStep.header.modelDigest)
+    #expect(direct.header.provenance.count == 1 && twoStep.header.provenance.count == 2)
+    #expect(direct.metrics["quantize"]?["tensors"] == twoStep.metrics["quantize"]?["tensors"])
+  }
+
   @Test func quantizationIsDeterministic() throws {
     let tmp = TempDir()
     defer { tmp.cleanup() }

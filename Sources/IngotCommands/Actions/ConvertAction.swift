@@ -1,6 +1,7 @@
 import IngotContainer
 import IngotFormats
 import IngotPipeline
+import IngotQuant
 
 /// `ingot convert`: any readable input to `.ingot`, optionally cast.
 public struct ConvertAction: Sendable {
@@ -10,6 +11,9 @@ public struct ConvertAction: Sendable {
   public var force = false
   public var note: String?
   public var timestamp: String?
+  /// Quantize in the same pass (after the cast, if any).
+  public var quantize: QuantScheme?
+  public var policy = QuantPolicy()
 
   public init(sources: [String], output: String, dtype: DType? = nil, force: Bool = false, note: String? = nil, timestamp: String? = nil) {
     self.sources = sources
@@ -24,9 +28,13 @@ public struct ConvertAction: Sendable {
     let source = try FormatDetector.open(sources)
     var stages: [any TensorStage] = []
     if let dtype { stages.append(try CastStage(target: dtype)) }
+    var parameters: [String: JSONValue] = ["dtype": .string(dtype?.rawValue ?? "keep")]
+    if let quantize {
+      stages.append(QuantizeStage(scheme: quantize, policy: policy))
+      parameters["quantize"] = .object(quantize.parameters.merging(policy.parameters) { a, _ in a })
+    }
     let options = Pipeline.Options(
-      operation: "convert", parameters: ["dtype": .string(dtype?.rawValue ?? "keep")], force: force, note: note,
-      timestamp: timestamp)
+      operation: "convert", parameters: parameters, force: force, note: note, timestamp: timestamp)
     return try Pipeline(source: source, stages: stages, options: options).run(to: output, progress: progress)
   }
 

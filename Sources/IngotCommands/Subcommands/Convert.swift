@@ -1,5 +1,6 @@
 import ArgumentParser
 import IngotPipeline
+import IngotQuant
 
 extension IngotCommand {
   struct Convert: ParsableCommand {
@@ -15,6 +16,9 @@ extension IngotCommand {
     @Option(help: "Cast f32/f16/bf16 tensors: keep, f32, f16 or bf16 (round to nearest even).")
     var dtype: DTypeChoice = .keep
 
+    @Option(help: "Quantize in the same pass: int8 or int4 (the defaults of `ingot quantize --scheme`; see `ingot quantize --help` for finer control).")
+    var quantize: String?
+
     @Flag(help: "Replace an existing output file.")
     var force = false
 
@@ -28,7 +32,13 @@ extension IngotCommand {
     var json = false
 
     func run() throws {
-      let action = ConvertAction(sources: sources, output: output, dtype: dtype.dtype, force: force, note: note, timestamp: timestamp)
+      var action = ConvertAction(sources: sources, output: output, dtype: dtype.dtype, force: force, note: note, timestamp: timestamp)
+      switch quantize {
+      case nil: break
+      case "int8": action.quantize = .int8Channel()
+      case "int4": action.quantize = .int4()
+      default: throw PipelineError.usage("--quantize must be int8 or int4")
+      }
       let result = try action.run(progress: ProgressBar.make("convert"))
       if json {
         printJSON([
@@ -36,9 +46,11 @@ extension IngotCommand {
           "bytes_in": .int(Int64(result.bytesIn)), "bytes_out": .int(Int64(result.bytesOut)),
           "model_digest": .string(result.header.modelDigest),
           "cast": .array((result.changed["cast"] ?? []).map { .string($0) }),
+          "quantize": result.metrics["quantize"] ?? .null,
         ])
       } else {
         print(ConvertAction.summary(result, dtype: dtype.dtype))
+        if let report = result.metrics["quantize"] { print(QuantizeAction.table(report)) }
       }
     }
   }
