@@ -21,8 +21,11 @@ let package = Package(
       name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
     .target(
+      name: "IngotCodec",
+      dependencies: ["CZstd"]),
+    .target(
       name: "IngotContainer",
-      dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+      dependencies: ["IngotCodec", .product(name: "Crypto", package: "swift-crypto")]),
     .target(
       name: "IngotFormats",
       dependencies: ["IngotContainer"]),
@@ -47,7 +50,7 @@ let package = Package(
     .testTarget(
       name: "IngotTests",
       dependencies: [
-        "IngotContainer", "IngotFormats", "IngotPipeline", "IngotCommands", "IngotQuant",
+        "IngotContainer", "IngotFormats", "IngotPipeline", "IngotCommands", "IngotQuant", "IngotCodec",
         "IngotTestSupport", "CZstd", "COpenBLAS", "ingot",
       ],
       exclude: ["Fixtures"]),

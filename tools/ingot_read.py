@@ -23,10 +23,15 @@ import sys
 
 import numpy as np
 
+try:  # optional: only compressed containers need it
+    import zstandard
+except ImportError:
+    zstandard = None
+
 MAGIC = b"\x89INGOT\r\n"
 PREAMBLE = 72
 MAX_HEADER = 256 << 20
-KNOWN_FEATURES = {"int8_channel", "int8_block", "int4_group"}
+KNOWN_FEATURES = {"int8_channel", "int8_block", "int4_group", "zstd"}
 KNOWN_ENCODINGS = {"raw"} | KNOWN_FEATURES
 
 # dtype -> (numpy dtype or None, bits)
@@ -73,6 +78,48 @@ def _f8_e4m3_to_f32(b):
 def _f8_e5m2_to_f32(b):
     """float8 e5m2: the top byte of an IEEE binary16."""
     return (b.astype(np.uint16) << 8).view("<f2").astype(np.float32)
+
+
+def join_planes(planes, width):
+    """Inverse of the byte-plane transform (formats/ingot-v1.md §6.1): byte
+    planes, most significant first, of each element rotated left by one bit."""
+    kind = {2: np.uint16, 4: np.uint32, 8: np.uint64}[width]
+    bits = 8 * width
+    p = np.frombuffer(planes, dtype=np.uint8).reshape(width, -1).astype(kind)
+    r = np.zeros(p.shape[1], dtype=kind)
+    for i in range(width):
+        r |= p[i] << kind(bits - 8 - 8 * i)
+    v = (r >> kind(1)) | (r << kind(bits - 1))
+    return v.astype(np.dtype(kind).newbyteorder("<")).tobytes()
+
+
+def check_chunk_table(t, payload_length, path):
+    """The checks a reader makes before allocating anything for a compressed tensor."""
+    d, name = t["data"], t["name"]
+    def bad(reason):
+        raise IngotError("%s: %s: %s" % (path, name, reason))
+    if d.get("encoded_length") != payload_length:
+        bad("encoded_length must equal the payload length %d" % payload_length)
+    if d.get("transform") not in ("none", "byteplane"):
+        bad("unknown transform")
+    size = d.get("chunk_size")
+    if not isinstance(size, int) or not 4096 <= size <= 64 << 20:
+        bad("chunk_size out of range")
+    if d["transform"] == "byteplane":
+        if t["encoding"]["kind"] != "raw" or t["dtype"] not in ("f16", "bf16", "f32", "f64") or size % (DTYPES[t["dtype"]][1] // 8):
+            bad("byteplane needs a raw float tensor and whole elements per chunk")
+    chunks = d.get("chunks")
+    if not isinstance(chunks, list) or len(chunks) != -(-payload_length // size):
+        bad("chunk table has the wrong number of chunks")
+    total = 0
+    for i, c in enumerate(chunks):
+        if not (isinstance(c, list) and len(c) == 2 and isinstance(c[0], int) and c[0] > 0 and c[1] in (0, 1)):
+            bad("chunk %d: malformed entry" % i)
+        if c[1] == 1 and c[0] != min(payload_length, (i + 1) * size) - i * size:
+            bad("chunk %d: raw chunk of the wrong size" % i)
+        total += c[0]
+    if total != d["length"]:
+        bad("chunk lengths sum to %d, stored length is %d" % (total, d["length"]))
 
 
 def quant_layout(t):
@@ -165,7 +212,7 @@ class IngotFile:
                 raise IngotError("%s: duplicate tensor %r" % (path, name))
             if t["encoding"]["kind"] not in KNOWN_ENCODINGS:
                 raise IngotError("%s: %s: unknown encoding %r" % (path, name, t["encoding"]["kind"]))
-            if t["data"]["compression"] != "none":
+            if t["data"]["compression"] not in ("none", "zstd"):
                 raise IngotError("%s: %s: unknown compression %r" % (path, name, t["data"]["compression"]))
             off, length = t["data"]["offset"], t["data"]["length"]
             count = 1
@@ -180,7 +227,11 @@ class IngotFile:
                 if t["encoding"]["kind"] not in h["required_features"]:
                     raise IngotError("%s: %s: encoding not listed in required_features" % (path, name))
                 expected = quant_layout(t)["length"]
-            if expected != length:
+            if t["data"]["compression"] == "zstd":
+                if "zstd" not in h["required_features"]:
+                    raise IngotError("%s: %s: zstd storage not listed in required_features" % (path, name))
+                check_chunk_table(t, expected, path)
+            elif expected != length:
                 raise IngotError("%s: %s: stored length %d does not match shape, dtype and encoding" % (path, name, length))
             if off % align or off < 0 or off + length > l:
                 raise IngotError("%s: %s: data out of bounds or misaligned" % (path, name))
@@ -197,10 +248,41 @@ class IngotFile:
     def names(self):
         return [t["name"] for t in self.header["tensors"]]
 
-    def payload(self, name):
+    def stored(self, name):
         t = self.tensors[name]
         start = self.data_offset + t["data"]["offset"]
         return bytes(self._map[start:start + t["data"]["length"]])
+
+    def payload(self, name):
+        """The encoded, uncompressed payload (what the digest covers)."""
+        t = self.tensors[name]
+        raw = self.stored(name)
+        d = t["data"]
+        if d["compression"] == "none":
+            return raw
+        if zstandard is None:
+            raise IngotError("%s: %s is zstd-compressed; install the 'zstandard' package to read it" % (self.path, name))
+        width = DTYPES[t["dtype"]][1] // 8 if d["transform"] == "byteplane" else 0
+        out, at = [], 0
+        for i, (n, flags) in enumerate(d["chunks"]):
+            size = min(d["encoded_length"], (i + 1) * d["chunk_size"]) - i * d["chunk_size"]
+            frame = raw[at:at + n]
+            at += n
+            if flags & 1:
+                out.append(frame)
+                continue
+            try:
+                declared = zstandard.frame_content_size(frame)
+            except zstandard.ZstdError as e:
+                raise IngotError("%s: %s: chunk %d: %s" % (self.path, name, i, e))
+            if declared != size:
+                raise IngotError("%s: %s: chunk %d declares %d bytes, expected %d" % (self.path, name, i, declared, size))
+            try:
+                planes = zstandard.ZstdDecompressor().decompress(frame, max_output_size=size)
+            except zstandard.ZstdError as e:
+                raise IngotError("%s: %s: chunk %d: %s" % (self.path, name, i, e))
+            out.append(join_planes(planes, width) if width else planes)
+        return b"".join(out)
 
     def quantized(self, name):
         """A quantized tensor's sections as numpy arrays (formats/ingot-v1.md §5.3):

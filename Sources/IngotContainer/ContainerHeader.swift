@@ -4,7 +4,7 @@ public struct ContainerHeader: Equatable, Sendable {
   public static let formatMinor = 0
   /// Required features this reader implements. Anything else listed in a
   /// file's `required_features` is refused by name.
-  public static let knownFeatures: Set<String> = Set(QuantLayout.Kind.allCases.map(\.rawValue))
+  public static let knownFeatures: Set<String> = Set(QuantLayout.Kind.allCases.map(\.rawValue)).union(["zstd"])
 
   public var alignment: Int = 64
   public var requiredFeatures: [String] = []
@@ -92,6 +92,9 @@ public struct ContainerHeader: Equatable, Sendable {
       if !entry.encoding.isRaw && !requiredFeatures.contains(entry.encoding.kind) {
         throw .invalidTensor(file: file, tensor: entry.name, reason: "encoding '\(entry.encoding.kind)' is not listed in required_features")
       }
+      if entry.storage.chunks != nil && !requiredFeatures.contains("zstd") {
+        throw .invalidTensor(file: file, tensor: entry.name, reason: "zstd storage is not listed in required_features")
+      }
     }
     guard let digest = o["model_digest"]?.stringValue, Digest.isHexDigest(digest) else {
       throw bad("\"model_digest\" is not a 64-digit lowercase hex SHA-256")
@@ -145,15 +148,23 @@ public struct ContainerHeader: Equatable, Sendable {
       let length = data["length"]?.intValue, length >= 0,
       let compression = data["compression"]?.stringValue
     else { throw bad("missing or malformed data location") }
-    guard compression == "none" else { throw bad("unknown compression '\(compression)'") }
     guard let expected = layout?.payloadLength ?? dtype.byteCount(elements: count) else {
       throw bad("\(count) elements of \(dtype.rawValue) is not a whole number of bytes")
     }
-    guard Int(length) == expected else {
-      throw bad("stored length \(length) != \(expected) bytes for shape \(shape) \(dtype.rawValue) \(encoding.kind)")
+    var chunks: ChunkTable? = nil
+    switch compression {
+    case "none":
+      guard Int(length) == expected else {
+        throw bad("stored length \(length) != \(expected) bytes for shape \(shape) \(dtype.rawValue) \(encoding.kind)")
+      }
+    case "zstd":
+      let width: Int? = encoding.isRaw && [.f16, .bf16, .f32, .f64].contains(dtype) ? dtype.bits / 8 : nil
+      chunks = try ChunkTable.parse(data, storedLength: Int(length), payloadLength: expected, elementWidth: width, bad: bad)
+    default:
+      throw bad("unknown compression '\(compression)'")
     }
     return TensorEntry(
       name: name, dtype: dtype, shape: shape, encoding: encoding,
-      storage: Storage(offset: Int(offset), length: Int(length)), digest: digest)
+      storage: Storage(offset: Int(offset), length: Int(length), chunks: chunks), digest: digest)
   }
 }

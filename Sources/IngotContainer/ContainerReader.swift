@@ -1,3 +1,5 @@
+import Dispatch
+import IngotCodec
 /// Reads a `.ingot` file through a memory map. Opening validates the preamble,
 /// header checksum, schema, every storage range and the model digest; tensor
 /// payloads are only touched when asked for (or by `verifyTensor`).
@@ -88,7 +90,7 @@ public final class ContainerReader: TensorSource, @unchecked Sendable {
 
   public var tensors: [SourceTensor] {
     header.tensors.map {
-      SourceTensor(name: $0.name, dtype: $0.dtype, shape: $0.shape, encoding: $0.encoding, byteCount: $0.storage.length)
+      SourceTensor(name: $0.name, dtype: $0.dtype, shape: $0.shape, encoding: $0.encoding, byteCount: $0.storage.chunks?.encodedLength ?? $0.storage.length)
     }
   }
 
@@ -112,13 +114,66 @@ public final class ContainerReader: TensorSource, @unchecked Sendable {
     guard let bytes = file.bytes(range(of: entry)) else {
       throw ContainerError.invalidTensor(file: path, tensor: entry.name, reason: "data out of bounds")
     }
-    return try body(bytes)
+    guard let table = entry.storage.chunks else { return try body(bytes) }
+    // Compressed: decode every chunk (in parallel) into one buffer of the
+    // payload length, which the header check already tied to the encoding.
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(table.encodedLength, 1), alignment: 64)
+    defer { buffer.deallocate() }
+    let out = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<table.encodedLength])
+    try decodeChunks(entry, table, stored: bytes, into: out)
+    return try body(UnsafeRawBufferPointer(out))
+  }
+
+  /// Element width for the byte-plane transform, 0 when there is none.
+  func planeWidth(_ entry: TensorEntry, _ table: ChunkTable) -> Int {
+    table.transform == .byteplane ? entry.dtype.bits / 8 : 0
+  }
+
+  func decodeChunks(_ entry: TensorEntry, _ table: ChunkTable, stored: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer) throws {
+    let offsets = table.storedOffsets
+    let width = planeWidth(entry, table)
+    let failures = ChunkFailures()
+    nonisolated(unsafe) let (src, dst) = (stored, out)
+    let (name, file) = (entry.name, path)
+    DispatchQueue.concurrentPerform(iterations: table.chunks.count) { i in
+      let c = table.chunks[i]
+      let part = UnsafeRawBufferPointer(rebasing: src[offsets[i]..<(offsets[i] + c.stored)])
+      let range = table.decodedRange(i)
+      do throws(ChunkCodec.Failure) {
+        try ChunkCodec.decompress(part, raw: c.raw, width: width, into: UnsafeMutableRawBufferPointer(rebasing: dst[range]))
+      } catch {
+        failures.record(i, .invalidTensor(file: file, tensor: name, reason: "chunk \(i): \(error.reason)"))
+      }
+    }
+    if let first = failures.first { throw first }
   }
 
   public func release(_ index: Int) { file.release(range(of: header.tensors[index])) }
 
   public func forEachSlice(_ index: Int, size: Int, _ body: (UnsafeRawBufferPointer, Int) throws -> Void) throws {
-    try file.forEachSlice(range(of: header.tensors[index]), size: size, body)
+    let entry = header.tensors[index]
+    guard let table = entry.storage.chunks else {
+      try file.forEachSlice(range(of: entry), size: size, body)
+      return
+    }
+    // Compressed: one chunk at a time, so memory stays at one chunk.
+    guard let stored = file.bytes(range(of: entry)) else {
+      throw ContainerError.invalidTensor(file: path, tensor: entry.name, reason: "data out of bounds")
+    }
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: table.chunkSize, alignment: 64)
+    defer { buffer.deallocate() }
+    let offsets = table.storedOffsets
+    for (i, c) in table.chunks.enumerated() {
+      let range = table.decodedRange(i)
+      let out = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<range.count])
+      do throws(ChunkCodec.Failure) {
+        try ChunkCodec.decompress(UnsafeRawBufferPointer(rebasing: stored[offsets[i]..<(offsets[i] + c.stored)]), raw: c.raw, width: planeWidth(entry, table), into: out)
+      } catch {
+        throw ContainerError.invalidTensor(file: path, tensor: entry.name, reason: "chunk \(i): \(error.reason)")
+      }
+      try body(UnsafeRawBufferPointer(out), range.lowerBound)
+    }
+    release(index)
   }
 
   /// Recomputes tensor `index`'s digest; nil when it matches.
@@ -127,8 +182,10 @@ public final class ContainerReader: TensorSource, @unchecked Sendable {
     var digest = StreamingDigest()
     do {
       try forEachSlice(index, size: 8 << 20) { part, _ in digest.update(part) }
+    } catch let error as ContainerError {
+      return error
     } catch {
-      return .invalidTensor(file: path, tensor: entry.name, reason: "data out of bounds")
+      return .invalidTensor(file: path, tensor: entry.name, reason: "\(error)")
     }
     let actual = digest.finalizeHex()
     return actual == entry.digest
@@ -158,4 +215,12 @@ public final class ContainerReader: TensorSource, @unchecked Sendable {
 /// The last path component.
 public func baseName(_ path: String) -> String {
   path.split(separator: "/", omittingEmptySubsequences: true).last.map(String.init) ?? path
+}
+
+/// The first failure (by chunk index) among concurrently decoded chunks.
+final class ChunkFailures: @unchecked Sendable {
+  private var failures: [(Int, ContainerError)] = []
+  private let lock = PThreadMutex()
+  func record(_ i: Int, _ e: ContainerError) { lock.locked { failures.append((i, e)) } }
+  var first: ContainerError? { lock.locked { failures.min { $0.0 < $1.0 }?.1 } }
 }

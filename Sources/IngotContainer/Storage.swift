@@ -4,23 +4,111 @@ public struct Storage: Equatable, Sendable {
   public var offset: Int
   /// Stored bytes (equal to the encoded length when uncompressed).
   public var length: Int
-  /// "none" in v1; "zstd" is reserved (formats/ingot-v1.md §6).
-  public var compression: String
-  /// Extra fields of a compressed storage (transform, chunk table).
-  public var extra: [String: JSONValue]
+  /// nil: stored as is ("none"); otherwise zstd chunks (formats/ingot-v1.md §6.1).
+  public var chunks: ChunkTable?
 
-  public init(offset: Int, length: Int, compression: String = "none", extra: [String: JSONValue] = [:]) {
+  public init(offset: Int, length: Int, chunks: ChunkTable? = nil) {
     self.offset = offset
     self.length = length
-    self.compression = compression
-    self.extra = extra
+    self.chunks = chunks
   }
 
+  public var compression: String { chunks == nil ? "none" : "zstd" }
+
   public var json: JSONValue {
-    var object = extra
-    object["offset"] = .int(Int64(offset))
-    object["length"] = .int(Int64(length))
-    object["compression"] = .string(compression)
+    var object: [String: JSONValue] = [
+      "offset": .int(Int64(offset)), "length": .int(Int64(length)), "compression": .string(compression),
+    ]
+    if let t = chunks {
+      object["encoded_length"] = .int(Int64(t.encodedLength))
+      object["transform"] = .string(t.transform.rawValue)
+      object["chunk_size"] = .int(Int64(t.chunkSize))
+      object["chunks"] = .array(t.chunks.map { .array([.int(Int64($0.stored)), .int($0.raw ? 1 : 0)]) })
+    }
     return .object(object)
+  }
+}
+
+/// The chunk table of a zstd-compressed payload. Chunk i decodes to payload
+/// bytes [i·chunkSize, min((i+1)·chunkSize, encodedLength)); stored chunks
+/// follow one another from the tensor's offset.
+public struct ChunkTable: Equatable, Sendable {
+  public enum Transform: String, Sendable {
+    case none
+    /// Byte planes of sign-rotated floats (§6.1); the element width comes from the dtype.
+    case byteplane
+  }
+
+  public struct Chunk: Equatable, Sendable {
+    public var stored: Int
+    /// Stored as the payload bytes themselves (compression did not pay).
+    public var raw: Bool
+    public init(stored: Int, raw: Bool) {
+      self.stored = stored
+      self.raw = raw
+    }
+  }
+
+  public static let minChunkSize = 4096
+  public static let maxChunkSize = 64 << 20
+
+  public var encodedLength: Int
+  public var transform: Transform
+  public var chunkSize: Int
+  public var chunks: [Chunk]
+
+  public init(encodedLength: Int, transform: Transform, chunkSize: Int, chunks: [Chunk]) {
+    self.encodedLength = encodedLength
+    self.transform = transform
+    self.chunkSize = chunkSize
+    self.chunks = chunks
+  }
+
+  public func decodedRange(_ i: Int) -> Range<Int> { (i * chunkSize)..<min(encodedLength, (i + 1) * chunkSize) }
+
+  /// Offsets of each stored chunk relative to the tensor's offset.
+  public var storedOffsets: [Int] {
+    var at = 0
+    return chunks.map { c in
+      defer { at += c.stored }
+      return at
+    }
+  }
+
+  /// Parses and checks a table against the payload length the encoding
+  /// implies, before anything is allocated from it.
+  static func parse(_ data: [String: JSONValue], storedLength: Int, payloadLength: Int, elementWidth: Int?, bad: (String) -> ContainerError) throws(ContainerError) -> ChunkTable {
+    guard let encoded = data["encoded_length"]?.intValue, Int(encoded) == payloadLength else {
+      throw bad("encoded_length must equal the payload length \(payloadLength)")
+    }
+    guard let t = data["transform"]?.stringValue, let transform = Transform(rawValue: t) else { throw bad("unknown transform") }
+    guard let size = data["chunk_size"]?.intValue, size >= minChunkSize, size <= maxChunkSize else {
+      throw bad("chunk_size must be between \(minChunkSize) and \(maxChunkSize)")
+    }
+    if transform == .byteplane {
+      guard let w = elementWidth else { throw bad("byteplane applies to raw f16, bf16, f32 and f64 only") }
+      guard Int(size) % w == 0 else { throw bad("chunk_size is not a whole number of elements") }
+    }
+    guard let list = data["chunks"]?.arrayValue else { throw bad("missing chunk table") }
+    let expected = (payloadLength + Int(size) - 1) / Int(size)
+    guard list.count == expected else {
+      throw bad("chunk table lists \(list.count) chunks; encoded_length \(payloadLength) in chunks of \(size) needs \(expected)")
+    }
+    var chunks: [Chunk] = []
+    chunks.reserveCapacity(list.count)
+    var total = 0
+    for (i, item) in list.enumerated() {
+      guard let pair = item.arrayValue, pair.count == 2, let n = pair[0].intValue, n > 0, let flags = pair[1].intValue,
+        flags == 0 || flags == 1
+      else { throw bad("chunk \(i): entry must be [stored_length > 0, flags 0 or 1]") }
+      let decoded = min(payloadLength, (i + 1) * Int(size)) - i * Int(size)
+      if flags == 1 && Int(n) != decoded { throw bad("chunk \(i): raw chunk of \(n) bytes, expected \(decoded)") }
+      let (sum, overflow) = total.addingReportingOverflow(Int(n))
+      guard !overflow else { throw bad("chunk lengths overflow") }
+      total = sum
+      chunks.append(Chunk(stored: Int(n), raw: flags == 1))
+    }
+    guard total == storedLength else { throw bad("chunk lengths sum to \(total), stored length is \(storedLength)") }
+    return ChunkTable(encodedLength: payloadLength, transform: transform, chunkSize: Int(size), chunks: chunks)
   }
 }

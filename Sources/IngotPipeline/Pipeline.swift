@@ -17,7 +17,11 @@ public struct Pipeline {
     public var force: Bool
     public var note: String?
     public var timestamp: String?
-    public init(operation: String, parameters: [String: JSONValue] = [:], force: Bool = false, note: String? = nil, timestamp: String? = nil) {
+    /// nil: payloads stored as they are.
+    public var compression: Compression?
+    public init(operation: String, parameters: [String: JSONValue] = [:], force: Bool = false, note: String? = nil, timestamp: String? = nil,
+                compression: Compression? = nil) {
+      self.compression = compression
       self.operation = operation
       self.parameters = parameters
       self.force = force
@@ -71,7 +75,7 @@ public struct Pipeline {
     let draft = draftHeader(planned.map { $0[$0.count - 1] })
     let writer = try ContainerWriter(
       path: path, inputs: files.map(\.path), force: options.force,
-      reservedHeaderBytes: draft.encoded().count + 512 * inputs.count + 4096)
+      reservedHeaderBytes: draft.encoded().count + 512 * inputs.count + 4096 + chunkTableEstimate(inputs))
 
     var entries: [TensorEntry] = []
     var changed: [String: [String]] = [:]
@@ -83,7 +87,7 @@ public struct Pipeline {
       if delay > 0 { usleep(delay) }
       let out = chain[chain.count - 1]
       let (storage, digest): (Storage, String)
-      if chain.allSatisfy({ $0 == chain[0] }) {
+      if chain.allSatisfy({ $0 == chain[0] }) && options.compression == nil {
         // Unchanged: stream the source slice by slice, straight to the output.
         let offset = writer.reserve(chain[0].byteCount)
         var hasher = StreamingDigest()
@@ -109,7 +113,7 @@ public struct Pipeline {
     var header = ContainerHeader()
     header.metadata = source.metadata
     header.tensors = entries
-    header.requiredFeatures = Self.features(entries.map(\.encoding))
+    header.requiredFeatures = Self.features(entries.map(\.encoding), compressed: entries.contains { $0.storage.chunks != nil })
     header.modelDigest = header.computedModelDigest()
     var recorded: [ProvenanceStep.Input] = []
     for (i, f) in files.enumerated() {
@@ -139,9 +143,15 @@ public struct Pipeline {
     return min(ms, 10_000) * 1000
   }
 
+  /// Room for chunk tables (about 16 bytes an entry): a pure function of the plan.
+  func chunkTableEstimate(_ tensors: [SourceTensor]) -> Int {
+    guard let c = options.compression else { return 0 }
+    return tensors.reduce(0) { $0 + 16 * ($1.byteCount / max(c.chunkSize / 8 * 8, 1) + 1) + 128 }
+  }
+
   /// Every non-raw encoding is a feature a reader must implement (spec §10).
-  static func features(_ encodings: [Encoding]) -> [String] {
-    Set(encodings.filter { !$0.isRaw }.map(\.kind)).sorted()
+  static func features(_ encodings: [Encoding], compressed: Bool) -> [String] {
+    Set(encodings.filter { !$0.isRaw }.map(\.kind)).union(compressed ? ["zstd"] : []).sorted()
   }
 
   func stepTemplate(inputs: [ProvenanceStep.Input]) -> ProvenanceStep {
@@ -158,7 +168,7 @@ public struct Pipeline {
     var h = ContainerHeader()
     h.metadata = source.metadata
     let placeholder = String(repeating: "0", count: 64)
-    h.requiredFeatures = Self.features(outputs.map(\.encoding))
+    h.requiredFeatures = Self.features(outputs.map(\.encoding), compressed: options.compression != nil)
     h.tensors = outputs.map {
       TensorEntry(name: $0.name, dtype: $0.dtype, shape: $0.shape, encoding: $0.encoding,
                   storage: Storage(offset: 1 << 50, length: 1 << 50), digest: placeholder)
@@ -188,6 +198,10 @@ public struct Pipeline {
       changed[stage.name, default: []].append(chain[0].name)
       // An intermediate buffer can go as soon as the next stage has read it.
       if owned.count > 1 { owned.removeFirst().deallocate() }
+    }
+    if let compression = options.compression {
+      let (storage, digest) = try compression.compressAndWrite(current, tensor: chain[chain.count - 1], to: writer)
+      return (storage, digest, measured)
     }
     let offset = writer.reserve(current.count)
     let digest = try Self.hashAndWrite(current, to: writer, at: offset)

@@ -14,6 +14,8 @@ public struct ConvertAction: Sendable {
   /// Quantize in the same pass (after the cast, if any).
   public var quantize: QuantScheme?
   public var policy = QuantPolicy()
+  /// Store payloads zstd-compressed.
+  public var compression: Compression?
 
   public init(sources: [String], output: String, dtype: DType? = nil, force: Bool = false, note: String? = nil, timestamp: String? = nil) {
     self.sources = sources
@@ -33,8 +35,9 @@ public struct ConvertAction: Sendable {
       stages.append(QuantizeStage(scheme: quantize, policy: policy))
       parameters["quantize"] = .object(quantize.parameters.merging(policy.parameters) { a, _ in a })
     }
+    if let compression { parameters["compress"] = .object(compression.parameters) }
     let options = Pipeline.Options(
-      operation: "convert", parameters: parameters, force: force, note: note, timestamp: timestamp)
+      operation: "convert", parameters: parameters, force: force, note: note, timestamp: timestamp, compression: compression)
     return try Pipeline(source: source, stages: stages, options: options).run(to: output, progress: progress)
   }
 

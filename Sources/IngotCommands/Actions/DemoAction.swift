@@ -74,6 +74,16 @@ public struct DemoAction: Sendable {
       log("\(7 + k). quantize \(q)  (provenance: \(outcome.header.provenance.map(\.operation).joined(separator: " → ")))")
       log("   " + QuantizeAction.table(QuantizeAction.report(outcome)).replacingNewlines("\n   "))
     }
+
+    // Compress losslessly; the digests (and so the model) do not change.
+    let zipped = dir + "/model-zstd.ingot"
+    let z = try CompressAction(sources: [out], output: zipped, compression: Compression(), force: true).run()
+    guard z.header.modelDigest == converted.header.modelDigest, try VerifyAction(path: zipped).run().ok else {
+      throw PipelineError.failed("demo: compression changed the model")
+    }
+    let sizes = CompressAction.report(z)
+    log("9. compress \(zipped): \(formatBytes(Int(sizes["bytes"]?.intValue ?? 0))) → \(formatBytes(Int(sizes["stored"]?.intValue ?? 0))) "
+      + "(ratio \(formatFixed(sizes["ratio"]?.doubleValue ?? 1, 3))), same model digest, verified")
     log("done. files are in \(dir)")
   }
 }

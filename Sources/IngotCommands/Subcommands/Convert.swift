@@ -19,6 +19,9 @@ extension IngotCommand {
     @Option(help: "Quantize in the same pass: int8 or int4 (the defaults of `ingot quantize --scheme`; see `ingot quantize --help` for finer control).")
     var quantize: String?
 
+    @Option(help: "Store tensors compressed: zstd or zstd:LEVEL (lossless; digests unchanged).")
+    var compress: String?
+
     @Flag(help: "Replace an existing output file.")
     var force = false
 
@@ -38,6 +41,13 @@ extension IngotCommand {
       case "int8": action.quantize = .int8Channel()
       case "int4": action.quantize = .int4()
       default: throw PipelineError.usage("--quantize must be int8 or int4")
+      }
+      if let compress {
+        let parts = compress.split(separator: ":", maxSplits: 1)
+        guard parts.first == "zstd", let level = parts.count == 2 ? Int32(parts[1]) : 1, (1...19).contains(level) else {
+          throw PipelineError.usage("--compress must be zstd or zstd:LEVEL with LEVEL 1 to 19")
+        }
+        action.compression = Compression(level: level)
       }
       let result = try action.run(progress: ProgressBar.make("convert"))
       if json {

@@ -1,0 +1,175 @@
+import Foundation
+import IngotCodec
+import IngotCommands
+import IngotContainer
+import IngotPipeline
+import IngotQuant
+import IngotTestSupport
+import Testing
+
+@Suite struct CompressTests {
+  /// Payload bytes of every tensor, by name.
+  func payloads(_ path: String) throws -> [String: [UInt8]] {
+    let r = try ContainerReader(path: path)
+    var out: [String: [UInt8]] = [:]
+    for (i, t) in r.header.tensors.enumerated() { out[t.name] = try r.withPayload(i) { [UInt8]($0) } }
+    return out
+  }
+
+  @Test func bytePlanesFollowTheSpec() {
+    // f32 1.0 = 0x3F800000 → rotated 0x7F000000; −2.0 = 0xC0000000 → 0x80000001.
+    let values: [UInt32] = [0x3F80_0000, 0xC000_0000]
+    var planes = [UInt8](repeating: 0, count: 8)
+    values.withUnsafeBytes { src in planes.withUnsafeMutableBytes { BytePlanes.split(src.baseAddress!, $0.baseAddress!, count: 2, width: 4) } }
+    #expect(planes == [0x7F, 0x80, 0, 0, 0, 0, 0, 0x01])
+    var back = [UInt32](repeating: 0, count: 2)
+    planes.withUnsafeBytes { src in back.withUnsafeMutableBytes { BytePlanes.join(src.baseAddress!, $0.baseAddress!, count: 2, width: 4) } }
+    #expect(back == values)
+    // bf16 1.0 = 0x3F80 → rotated 0x7F00: exponent plane 0x7F.
+    let h: [UInt16] = [0x3F80, 0xBF80]
+    var hp = [UInt8](repeating: 0, count: 4)
+    h.withUnsafeBytes { src in hp.withUnsafeMutableBytes { BytePlanes.split(src.baseAddress!, $0.baseAddress!, count: 2, width: 2) } }
+    #expect(hp == [0x7F, 0x7F, 0x00, 0x01])
+  }
+
+  /// Every dtype, a quantized container and incompressible bytes survive
+  /// compress → read and compress → decompress bit for bit, with the same digests.
+  @Test func roundTripsAreBitExact() throws {
+    let tmp = TempDir()
+    defer { tmp.cleanup() }
+    var rng = SplitMix64(seed: 4)
+    // Random bits (no Inf/NaN): the worst case, which must not grow.
+    let noise = (0..<(3 * 4096 + 100)).map { _ -> Float in
+      let b = UInt32(truncatingIfNeeded: rng.next())
+      return Float(bitPattern: (b >> 23) & 0xFF == 0xFF ? b & 0xBFFF_FFFF : b)
+    }
+    let smooth = (0..<20000).map { i in Float(rng.normal() * 0.02) + Float(i % 7) * 1e-3 }
+    try writeSafetensorsF32(tmp.file("x.safetensors"), [("noise", [noise.count], noise), ("smooth.weight", [100, 200], smooth)])
+    _ = try ConvertAction(sources: [Fixtures.path("safetensors/all_dtypes.safetensors")], output: tmp.file("a.ingot")).run()
+    _ = try ConvertAction(sources: [tmp.file("x.safetensors")], output: tmp.file("x.ingot")).run()
+    _ = try QuantizeAction(sources: [tmp.file("x.ingot")], output: tmp.file("q.ingot"), scheme: .int4()).run()
+    for name in ["a", "x", "q"] {
+      let original = tmp.file("\(name).ingot")
+      let z = try CompressAction(sources: [original], output: tmp.file("\(name)z.ingot"), compression: Compression(chunkSize: 4096)).run()
+      let reader = try ContainerReader(path: tmp.file("\(name)z.ingot"))
+      #expect(reader.header.requiredFeatures.contains("zstd"))
+      #expect(try VerifyAction(path: tmp.file("\(name)z.ingot")).run().ok)
+      let before = try ContainerReader(path: original)
+      #expect(z.header.modelDigest == before.header.modelDigest)
+      #expect(z.header.tensors.map(\.digest) == before.header.tensors.map(\.digest))
+      #expect(try payloads(tmp.file("\(name)z.ingot")) == payloads(original))
+      _ = try CompressAction(sources: [tmp.file("\(name)z.ingot")], output: tmp.file("\(name)d.ingot"), compression: nil).run()
+      #expect(try payloads(tmp.file("\(name)d.ingot")) == payloads(original))
+      #expect(try ContainerReader(path: tmp.file("\(name)d.ingot")).header.tensors.allSatisfy { $0.storage.chunks == nil })
+      #expect(try ContainerReader(path: tmp.file("\(name)d.ingot")).provenance.map(\.operation).suffix(2) == ["compress", "decompress"])
+    }
+    // Random mantissas do not shrink: those chunks are stored raw, and flagged.
+    let x = try ContainerReader(path: tmp.file("xz.ingot"))
+    let table = try #require(x.header.tensors.first { $0.name == "noise" }?.storage.chunks)
+    #expect(table.chunks.count == (noise.count * 4 + 4095) / 4096 && table.chunks.allSatisfy(\.raw))
+    #expect(table.transform == .byteplane)
+    let smoothTable = try #require(x.header.tensors.first { $0.name == "smooth.weight" }?.storage.chunks)
+    #expect(smoothTable.chunks.contains { !$0.raw })
+    // Export of a compressed container equals export of the original.
+    _ = try ExportAction(input: tmp.file("az.ingot"), output: tmp.file("az.safetensors")).run()
+    _ = try ExportAction(input: tmp.file("a.ingot"), output: tmp.file("a.safetensors")).run()
+    #expect(try readFile(tmp.file("az.safetensors")).count == readFile(tmp.file("a.safetensors")).count)
+  }
+
+  @Test func compressionIsDeterministicAcrossThreadCounts() throws {
+    let tmp = TempDir()
+    defer { tmp.cleanup() }
+    _ = try ConvertAction(sources: [Fixtures.path("safetensors/sharded-llama")], output: tmp.file("m.ingot")).run()
+    _ = try CompressAction(sources: [tmp.file("m.ingot")], output: tmp.file("1.ingot"), compression: Compression(chunkSize: 8192, threads: 1)).run()
+    _ = try CompressAction(sources: [tmp.file("m.ingot")], output: tmp.file("n.ingot"), compression: Compression(chunkSize: 8192)).run()
+    #expect(try readFile(tmp.file("1.ingot")) == readFile(tmp.file("n.ingot")))
+    // convert --compress in one pass gives the same tensors and storage.
+    var one = ConvertAction(sources: [Fixtures.path("safetensors/sharded-llama")], output: tmp.file("c.ingot"))
+    one.compression = Compression(chunkSize: 8192)
+    let c = try one.run()
+    #expect(c.header.tensors == (try ContainerReader(path: tmp.file("n.ingot"))).header.tensors)
+  }
+
+  /// A flipped byte in a compressed chunk is pinned to its tensor and never
+  /// decompressed into garbage; other tensors stay readable.
+  @Test func corruptedChunksAreDetectedByTensor() throws {
+    let tmp = TempDir()
+    defer { tmp.cleanup() }
+    _ = try ConvertAction(sources: [Fixtures.path("safetensors/sharded-llama")], output: tmp.file("m.ingot")).run()
+    _ = try CompressAction(sources: [tmp.file("m.ingot")], output: tmp.file("z.ingot"), compression: Compression(chunkSize: 8192)).run()
+    let r = try ContainerReader(path: tmp.file("z.ingot"))
+    let victim = try #require(r.header.tensors.firstIndex { $0.name == "model.layers.0.mlp.up_proj.weight" })
+    let entry = r.header.tensors[victim]
+    let table = try #require(entry.storage.chunks)
+    let k = try #require(table.chunks.firstIndex { !$0.raw })
+    var bytes = try readFile(tmp.file("z.ingot"))
+    let at = Int(r.preamble.dataOffset) + entry.storage.offset + table.storedOffsets[k] + table.chunks[k].stored / 2
+    bytes[at] ^= 0x5A
+    try writeFile(tmp.file("bad.ingot"), bytes)
+    let bad = try ContainerReader(path: tmp.file("bad.ingot"))
+    #expect { try bad.withPayload(victim) { _ in } } throws: { "\($0)".contains(entry.name) && "\($0)".contains("chunk \(k)") }
+    let report = try VerifyAction(path: tmp.file("bad.ingot")).run()
+    #expect(report.failures.count == 1 && report.failures[0].description.contains(entry.name))
+    let other = try #require(r.header.tensors.firstIndex { $0.name == "lm_head.weight" })
+    #expect(try bad.withPayload(other) { Digest.sha256Hex($0) } == r.header.tensors[other].digest)
+    let cli = try run(ingotBinary(), ["verify", tmp.file("bad.ingot")])
+    #expect(cli.status == 1 && (cli.stdout + cli.stderr).contains(entry.name))
+    // Partial read: slices of one compressed tensor, chunk by chunk.
+    var streamed: [UInt8] = []
+    try r.forEachSlice(other, size: 1 << 20) { part, at in
+      #expect(at == streamed.count)
+      streamed += part
+    }
+    #expect(Digest.sha256Hex(streamed) == r.header.tensors[other].digest)
+  }
+
+  /// Chunk tables that lie are refused when the file is opened, before any
+  /// allocation; a frame declaring more bytes than its chunk is refused
+  /// before it is decompressed.
+  @Test func lyingChunkTablesAreRefused() throws {
+    let tmp = TempDir()
+    defer { tmp.cleanup() }
+    _ = try ConvertAction(sources: [Fixtures.path("safetensors/sharded-llama")], output: tmp.file("m.ingot")).run()
+    _ = try CompressAction(sources: [tmp.file("m.ingot")], output: tmp.file("z.ingot"), compression: Compression(chunkSize: 8192)).run()
+    let reader = try ContainerReader(path: tmp.file("z.ingot"))
+    func rewrite(_ edit: (inout [String: JSONValue]) -> Void) throws -> String? {
+      guard case .object(var h) = reader.header.json, case .array(var ts) = h["tensors"], case .object(var t) = ts[0],
+        case .object(var d) = t["data"]
+      else { return nil }
+      edit(&d)
+      t["data"] = .object(d)
+      ts[0] = .object(t)
+      h["tensors"] = .array(ts)
+      let header = CanonicalJSON.encode(.object(h))
+      var pre = reader.preamble
+      pre.headerLength = UInt64(header.count)
+      pre.headerSHA256 = hexBytes(Digest.sha256Hex(header))
+      let original = try readFile(tmp.file("z.ingot"))
+      var bytes = pre.encoded() + header
+      bytes += [UInt8](repeating: 0x20, count: Int(pre.dataOffset) - bytes.count)
+      bytes += original[Int(reader.preamble.dataOffset)...]
+      try writeFile(tmp.file("lie.ingot"), bytes)
+      do {
+        _ = try ContainerReader(path: tmp.file("lie.ingot"))
+        return nil
+      } catch { return "\(error)" }
+    }
+    #expect(try rewrite { $0["encoded_length"] = .int(1 << 40) }?.contains("encoded_length") == true)
+    #expect(try rewrite { $0["chunk_size"] = .int(16) }?.contains("chunk_size") == true)
+    #expect(try rewrite { $0["chunks"] = .array([.array([.int(1 << 40), .int(0)])]) } != nil)
+    #expect(try rewrite { d in
+      guard case .array(var c) = d["chunks"] else { return }
+      c[0] = .array([.int(7), .int(1)])
+      d["chunks"] = .array(c)
+    } != nil)
+    #expect(try rewrite { $0["transform"] = .string("magic") }?.contains("transform") == true)
+
+    let big = [UInt8](repeating: 7, count: 8192)
+    let frame = try big.withUnsafeBytes { try ChunkCodec.compress($0, width: 0, level: 1) }
+    #expect(!frame.raw)
+    var small = [UInt8](repeating: 0, count: 4096)
+    #expect(throws: ChunkCodec.Failure.self) {
+      try frame.bytes.withUnsafeBytes { src in try small.withUnsafeMutableBytes { try ChunkCodec.decompress(src, raw: false, width: 0, into: $0) } }
+    }
+  }
+}
