@@ -40,7 +40,9 @@ public struct InspectAction: Sendable {
     } else {
       out.append("file             \(paths.joined(separator: " ")) (\(source.format), not converted)")
     }
-    out.append("tensors          \(tensors.count), \(formatBytes(total))")
+    let entries = (source as? ContainerReader)?.header.tensors
+    let stored = entries?.reduce(0) { $0 + $1.storage.length } ?? total
+    out.append("tensors          \(tensors.count), \(formatBytes(total))" + (stored != total ? " (\(formatBytes(stored)) stored, zstd)" : ""))
     if !source.metadata.isEmpty {
       out.append("metadata")
       for (k, v) in source.metadata.sorted(by: { $0.key < $1.key }) {
@@ -48,13 +50,14 @@ public struct InspectAction: Sendable {
         out.append("  \(k)  \(shown)")
       }
     }
-    var rows = [["NAME", "DTYPE", "SHAPE", "ENCODING", "BYTES", "DIGEST"]]
-    let entries = (source as? ContainerReader)?.header.tensors
+    let compressed = entries?.contains { $0.storage.chunks != nil } ?? false
+    var rows = [["NAME", "DTYPE", "SHAPE", "ENCODING", "BYTES"] + (compressed ? ["STORED"] : []) + ["DIGEST"]]
     for (i, t) in tensors.enumerated() {
-      rows.append([
-        t.name, t.dtype.rawValue, "[" + t.shape.map(String.init).joined(separator: ", ") + "]", t.encoding.kind,
-        String(t.byteCount), entries.map { String($0[i].digest.prefix(16)) } ?? "-",
-      ])
+      let shape: String = "[" + t.shape.map(String.init).joined(separator: ", ") + "]"
+      var row: [String] = [t.name, t.dtype.rawValue, shape, t.encoding.kind, String(t.byteCount)]
+      if compressed { row.append(entries.map { String($0[i].storage.length) } ?? "-") }
+      row.append(entries.map { String($0[i].digest.prefix(16)) } ?? "-")
+      rows.append(row)
     }
     out.append(contentsOf: alignedTable(rows).map { "  " + $0 })
     if !source.provenance.isEmpty {
