@@ -176,6 +176,9 @@ enum GroupKernels {
         }
         // Converged: another refit of the same codes gives the same fit.
         guard e < previous else { break }
+        // A candidate more than 5 % behind the best so far rarely catches up
+        // (measured on MiniLM: −0.02 dB, +33 % speed).
+        guard e < bestErr * 1.05 else { break }
         previous = e
       }
     }
@@ -238,3 +241,4 @@ enum GroupKernels {
     return best
   }
 }
+
