@@ -19,6 +19,8 @@ let package = Package(
       name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
     .systemLibrary(
       name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+    .systemLibrary(
+      name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
     .target(
       name: "IngotCodec",
@@ -28,7 +30,7 @@ let package = Package(
       dependencies: ["IngotCodec", .product(name: "Crypto", package: "swift-crypto")]),
     .target(
       name: "IngotFormats",
-      dependencies: ["IngotContainer"]),
+      dependencies: ["IngotContainer", "CZlib"]),
     .target(
       name: "IngotQuant",
       dependencies: ["IngotContainer"]),

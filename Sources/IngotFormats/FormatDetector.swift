@@ -70,6 +70,15 @@ public enum FormatDetector {
       return try ContainerReader(path: first)
     case .safetensors, .safetensorsModelFolder, .safetensorsIndex:
       return try SafetensorsSource(paths: paths)
+    case .numpy:
+      return try NumpySource(paths: paths)
+    case .zip:
+      // An .npz holds only .npy members; any other zip (PyTorch) is not read yet.
+      let archive = try ZipArchive(file: try MappedFile(path: first))
+      guard !archive.entries.isEmpty, archive.entries.allSatisfy({ $0.name.hasSuffix(".npy") }) else {
+        throw FormatError.notSupportedYet(file: first, format: DetectedFormat.pytorchZip.rawValue)
+      }
+      return try NumpySource(paths: paths)
     default:
       throw FormatError.notSupportedYet(file: first, format: format.rawValue)
     }

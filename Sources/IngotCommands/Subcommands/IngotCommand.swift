@@ -40,6 +40,8 @@ public struct IngotCommand: ParsableCommand {
       fail(error)
     } catch let error as QuantError {
       fail(error)
+    } catch let error as NumpyError {
+      fail(error)
     } catch {
       exit(withError: error)
     }
