@@ -43,6 +43,10 @@ public enum FormatDetector {
       return .safetensorsIndex
     }
     if b.first == 0x80 { return .pickle }
+    // Protocol 0/1 pickles start with a text opcode; only believe it for
+    // the names checkpoints carry (the decoder then refuses what it must).
+    let pickleNames = [".pkl", ".pickle", ".pt", ".pth", ".bin", ".ckpt"]
+    if let c = b.first, "(]}cI".utf8.contains(c), pickleNames.contains(where: { path.hasSuffix($0) }) { return .pickle }
     // Not recognisably anything: a small little-endian length up front, or the
     // name, says safetensors, and its reader then names exactly what is wrong.
     if path.hasSuffix(".safetensors") || (b.count >= 8 && b[4..<8].allSatisfy { $0 == 0 }) {
@@ -75,10 +79,14 @@ public enum FormatDetector {
     case .zip:
       // An .npz holds only .npy members; any other zip (PyTorch) is not read yet.
       let archive = try ZipArchive(file: try MappedFile(path: first))
-      guard !archive.entries.isEmpty, archive.entries.allSatisfy({ $0.name.hasSuffix(".npy") }) else {
-        throw FormatError.notSupportedYet(file: first, format: DetectedFormat.pytorchZip.rawValue)
+      if !archive.entries.isEmpty, archive.entries.allSatisfy({ $0.name.hasSuffix(".npy") }) {
+        return try NumpySource(paths: paths)
       }
-      return try NumpySource(paths: paths)
+      guard paths.count == 1 else { throw FormatError.unknown(file: paths[1], hint: "one PyTorch checkpoint at a time") }
+      return try TorchCheckpoint(path: first)
+    case .pickle:
+      guard paths.count == 1 else { throw FormatError.unknown(file: paths[1], hint: "one PyTorch checkpoint at a time") }
+      return try TorchCheckpoint(path: first)
     default:
       throw FormatError.notSupportedYet(file: first, format: format.rawValue)
     }

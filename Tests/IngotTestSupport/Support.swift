@@ -101,7 +101,7 @@ public struct Npy: Sendable {
     guard let shapeStart = header.range(of: "'shape': (") else { throw NpyError.bad(path) }
     let dims = header[shapeStart.upperBound...].prefix(while: { $0 != ")" })
     shape = dims.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-    guard !header.contains("'fortran_order': True") else { throw NpyError.bad(path) }
+    let fortran = header.contains("'fortran_order': True")
     values = try data.withUnsafeBytes { raw -> [Double] in
       switch descr {
       case "<f8": return (0..<(data.count / 8)).map { raw.loadUnaligned(fromByteOffset: $0 * 8, as: Double.self) }
@@ -110,6 +110,26 @@ public struct Npy: Sendable {
       case "<i4": return (0..<(data.count / 4)).map { Double(raw.loadUnaligned(fromByteOffset: $0 * 4, as: Int32.self)) }
       case "|b1", "|u1": return data.map { Double($0) }
       default: throw NpyError.unsupported(descr)
+      }
+    }
+    if fortran && shape.count > 1 {
+      // Element (i0, i1, …) of a Fortran-order array sits at i0 + d0·(i1 + d1·(…)).
+      let source = values
+      var index = [Int](repeating: 0, count: shape.count)
+      for i in 0..<source.count {
+        var from = 0, scale = 1
+        for d in 0..<shape.count {
+          from += index[d] * scale
+          scale *= shape[d]
+        }
+        values[i] = source[from]
+        var d = shape.count - 1
+        while d >= 0 {
+          index[d] += 1
+          if index[d] < shape[d] { break }
+          index[d] = 0
+          d -= 1
+        }
       }
     }
   }

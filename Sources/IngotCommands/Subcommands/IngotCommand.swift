@@ -42,6 +42,8 @@ public struct IngotCommand: ParsableCommand {
       fail(error)
     } catch let error as NumpyError {
       fail(error)
+    } catch let error as PyTorchError {
+      fail(error)
     } catch {
       exit(withError: error)
     }
