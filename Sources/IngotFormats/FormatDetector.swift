@@ -76,6 +76,9 @@ public enum FormatDetector {
       return try SafetensorsSource(paths: paths)
     case .numpy:
       return try NumpySource(paths: paths)
+    case .gguf:
+      guard paths.count == 1 else { throw FormatError.unknown(file: paths[1], hint: "one GGUF file at a time") }
+      return try GGUFSource(path: first)
     case .zip:
       // An .npz holds only .npy members; any other zip (PyTorch) is not read yet.
       let archive = try ZipArchive(file: try MappedFile(path: first))

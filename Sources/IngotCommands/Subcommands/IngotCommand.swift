@@ -44,6 +44,8 @@ public struct IngotCommand: ParsableCommand {
       fail(error)
     } catch let error as PyTorchError {
       fail(error)
+    } catch let error as GGUFError {
+      fail(error)
     } catch {
       exit(withError: error)
     }
