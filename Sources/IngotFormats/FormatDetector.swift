@@ -7,7 +7,7 @@ import IngotContainer
 /// What a file is, decided from its content (DESIGN.md: never the extension).
 public enum DetectedFormat: String, Sendable {
   case ingot, safetensors, safetensorsModelFolder = "safetensors folder", safetensorsIndex = "safetensors index"
-  case gguf, pytorchZip = "PyTorch zip", pickle = "pickle", numpy = "NumPy .npy", zip = "zip"
+  case gguf, pytorchZip = "PyTorch zip", pickle = "pickle", numpy = "NumPy .npy", zip = "zip", onnx = "ONNX"
 }
 
 public enum FormatError: Error, CustomStringConvertible, Equatable {
@@ -43,6 +43,8 @@ public enum FormatDetector {
       return .safetensorsIndex
     }
     if b.first == 0x80 { return .pickle }
+    // ONNX has no magic: a ModelProto starts with ir_version (field 1, varint).
+    if b.first == 0x08, path.hasSuffix(".onnx") { return .onnx }
     // Protocol 0/1 pickles start with a text opcode; only believe it for
     // the names checkpoints carry (the decoder then refuses what it must).
     let pickleNames = [".pkl", ".pickle", ".pt", ".pth", ".bin", ".ckpt"]
@@ -76,6 +78,9 @@ public enum FormatDetector {
       return try SafetensorsSource(paths: paths)
     case .numpy:
       return try NumpySource(paths: paths)
+    case .onnx:
+      guard paths.count == 1 else { throw FormatError.unknown(file: paths[1], hint: "one ONNX model at a time") }
+      return try ONNXModel(path: first)
     case .gguf:
       guard paths.count == 1 else { throw FormatError.unknown(file: paths[1], hint: "one GGUF file at a time") }
       return try GGUFSource(path: first)

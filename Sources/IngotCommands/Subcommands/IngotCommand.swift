@@ -46,6 +46,8 @@ public struct IngotCommand: ParsableCommand {
       fail(error)
     } catch let error as GGUFError {
       fail(error)
+    } catch let error as ONNXError {
+      fail(error)
     } catch {
       exit(withError: error)
     }
