@@ -223,7 +223,59 @@ def main():
                 mine = g.array(k)
                 check(mine.shape == v.shape and np.array_equal(mine, v.astype(v.dtype.newbyteorder("<"))), f"{fname} {k}: values equal to numpy's")
 
-        # 7. export back out
+        # 7. GGUF written here the way llama.cpp's converter writes a Llama
+        #    (its names, q/k rows permuted with its own numpy expression):
+        #    ingot's default --names hf must give back the original tensors.
+        llama = os.path.join(FIX, "models", "tiny-llama")
+        cfg = json.load(open(os.path.join(llama, "config.json")))
+        orig = read_safetensors(os.path.join(llama, "model.safetensors"))[0]
+        n_head, n_kv = cfg["num_attention_heads"], cfg["num_key_value_heads"]
+        def permute(w, n_head, n_head_kv):  # llama.cpp convert_hf_to_gguf.py
+            if n_head_kv is not None and n_head != n_head_kv:
+                n_head = n_head_kv
+            return w.reshape(n_head, 2, w.shape[0] // n_head // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
+        names = {"model.embed_tokens.weight": "token_embd.weight", "model.norm.weight": "output_norm.weight", "lm_head.weight": "output.weight"}
+        per = {"input_layernorm": "attn_norm", "self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
+               "self_attn.o_proj": "attn_output", "post_attention_layernorm": "ffn_norm", "mlp.gate_proj": "ffn_gate",
+               "mlp.up_proj": "ffn_up", "mlp.down_proj": "ffn_down"}
+        tensors = []
+        for hf, w in sorted(orig.items()):
+            w = np.ascontiguousarray(w, dtype=np.float32)
+            if hf in names:
+                g = names[hf]
+            else:
+                parts = hf.split(".")
+                g = "blk.%s.%s.%s" % (parts[2], per[".".join(parts[3:-1])], parts[-1])
+            if hf.endswith("q_proj.weight"):
+                w = permute(w, n_head, n_head)
+            if hf.endswith("k_proj.weight"):
+                w = permute(w, n_head, n_kv)
+            tensors.append((g, w))
+        def gstr(x):
+            return struct.pack("<Q", len(x.encode())) + x.encode()
+        kv = [gstr("general.architecture") + struct.pack("<I", 8) + gstr("llama"),
+              gstr("llama.attention.head_count") + struct.pack("<I", 4) + struct.pack("<I", n_head),
+              gstr("llama.attention.head_count_kv") + struct.pack("<I", 4) + struct.pack("<I", n_kv)]
+        out_g = b"GGUF" + struct.pack("<IQQ", 3, len(tensors), len(kv)) + b"".join(kv)
+        offset, blobs = 0, []
+        for g, w in tensors:
+            out_g += gstr(g) + struct.pack("<I", w.ndim) + b"".join(struct.pack("<Q", d) for d in reversed(w.shape)) + struct.pack("<IQ", 0, offset)
+            blob = w.tobytes() + b"\0" * (-w.nbytes % 32)
+            blobs.append(blob)
+            offset += len(blob)
+        out_g += b"\0" * (-len(out_g) % 32) + b"".join(blobs)
+        gpath = os.path.join(tmp, "tiny-llama.gguf")
+        open(gpath, "wb").write(out_g)
+        ingot(binary, "convert", gpath, "-o", os.path.join(tmp, "gl.ingot"))
+        gl = IngotFile(os.path.join(tmp, "gl.ingot"))
+        check(sorted(gl.names()) == sorted(orig), "GGUF llama: Hugging Face names")
+        for hf, w in orig.items():
+            check(np.array_equal(gl.array(hf), w), f"GGUF llama {hf}: equals the original (q/k un-permuted)")
+        ingot(binary, "convert", gpath, "-o", os.path.join(tmp, "gg.ingot"), "--names", "gguf")
+        gg = IngotFile(os.path.join(tmp, "gg.ingot"))
+        check(np.array_equal(gg.array("blk.0.attn_q.weight"), dict(tensors)["blk.0.attn_q.weight"]), "--names gguf keeps llama.cpp rows")
+
+        # 8. export back out
         back = os.path.join(tmp, "back.safetensors")
         ingot(binary, "export", out, "--to", "safetensors", "-o", back)
         tensors, how = read_safetensors(back)

@@ -16,6 +16,8 @@ public struct ConvertAction: Sendable {
   public var policy = QuantPolicy()
   /// Store payloads zstd-compressed.
   public var compression: Compression?
+  /// GGUF input: llama.cpp names or Hugging Face names (default: hf for llama).
+  public var ggufNames: GGUFNames?
 
   public init(sources: [String], output: String, dtype: DType? = nil, force: Bool = false, note: String? = nil, timestamp: String? = nil) {
     self.sources = sources
@@ -27,7 +29,7 @@ public struct ConvertAction: Sendable {
   }
 
   public func run(progress: ProgressBar? = nil) throws -> Pipeline.Outcome {
-    let source = try FormatDetector.open(sources)
+    let source = try FormatDetector.open(sources, ggufNames: ggufNames)
     var stages: [any TensorStage] = []
     if let dtype { stages.append(try CastStage(target: dtype)) }
     var parameters: [String: JSONValue] = ["dtype": .string(dtype?.rawValue ?? "keep")]

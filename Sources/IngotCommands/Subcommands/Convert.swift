@@ -1,4 +1,5 @@
 import ArgumentParser
+import IngotFormats
 import IngotPipeline
 import IngotQuant
 
@@ -18,6 +19,9 @@ extension IngotCommand {
 
     @Option(help: "Quantize in the same pass: int8 or int4 (the defaults of `ingot quantize --scheme`; see `ingot quantize --help` for finer control).")
     var quantize: String?
+
+    @Option(help: "GGUF input: hf (Hugging Face names, q/k rows un-permuted; default for llama) or gguf (llama.cpp names as stored).")
+    var names: String?
 
     @Option(help: "Store tensors compressed: zstd or zstd:LEVEL (lossless; digests unchanged).")
     var compress: String?
@@ -41,6 +45,10 @@ extension IngotCommand {
       case "int8": action.quantize = .int8Channel()
       case "int4": action.quantize = .int4()
       default: throw PipelineError.usage("--quantize must be int8 or int4")
+      }
+      if let names {
+        guard let n = GGUFNames(rawValue: names) else { throw PipelineError.usage("--names must be hf or gguf") }
+        action.ggufNames = n
       }
       if let compress {
         let parts = compress.split(separator: ":", maxSplits: 1)

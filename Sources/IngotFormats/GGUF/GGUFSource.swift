@@ -3,25 +3,55 @@ import IngotContainer
 /// A GGUF file as a TensorSource. F32, F16 and BF16 tensors are imported bit
 /// for bit; quantized ones are dequantized to f32. Metadata keys are kept as
 /// `gguf/<key>` (values as canonical JSON; tokenizer arrays included).
-/// Tensor names stay llama.cpp's (`blk.0.attn_q.weight`): mapping to Hugging
-/// Face names is not done yet.
+/// For llama models, names are mapped to Hugging Face's by default and the
+/// q/k rows un-permuted, so the tensors equal the checkpoint llama.cpp's
+/// converter started from; `names: .gguf` keeps llama.cpp's names and rows.
 public final class GGUFSource: TensorSource, @unchecked Sendable {
   // @unchecked: immutable after init.
   public let gguf: GGUFFile
-  let order: [Int]
+  /// Index into gguf.tensors, output name, heads to un-permute with; sorted by name.
+  let plan: [(index: Int, name: String, heads: Int?)]
 
-  public init(path: String) throws {
+  public init(path: String, names: GGUFNames? = nil) throws {
     let file = try GGUFFile(path: path)
     gguf = file
-    order = file.tensors.indices.sorted { Array(file.tensors[$0].name.utf8).lexicographicallyPrecedes(Array(file.tensors[$1].name.utf8)) }
+    func meta(_ key: String) -> JSONValue? { file.metadata.first { $0.key == key }?.value }
+    let architecture = meta("general.architecture")?.stringValue ?? ""
+    // Default: Hugging Face names for llama files whose tensors all have one.
+    let looksLlama = architecture == "llama" && !file.tensors.isEmpty
+      && file.tensors.allSatisfy { LlamaNames.hf($0.name, heads: 1, kvHeads: 1) != nil || $0.name == "rope_freqs.weight" }
+    let mode = names ?? (looksLlama ? .hf : .gguf)
+    var plan: [(Int, String, Int?)] = []
+    if mode == .hf {
+      guard architecture == "llama" else {
+        throw GGUFError.invalid(file: path, offset: 0, reason: "--names hf knows the llama architecture only (this file is '\(architecture)'); use --names gguf")
+      }
+      guard case .int(let heads)? = meta("llama.attention.head_count"), heads > 0 else {
+        throw GGUFError.invalid(file: path, offset: 0, reason: "llama.attention.head_count is missing: cannot undo the q/k permutation")
+      }
+      let kvHeads: Int64
+      if case .int(let kv)? = meta("llama.attention.head_count_kv"), kv > 0 { kvHeads = kv } else { kvHeads = heads }
+      for (i, t) in file.tensors.enumerated() {
+        guard let (name, permute) = LlamaNames.hf(t.name, heads: Int(heads), kvHeads: Int(kvHeads)) else {
+          if t.name == "rope_freqs.weight" { continue }  // computed from rope_theta in HF models
+          throw GGUFError.invalid(file: path, offset: 0, reason: "\(t.name): no Hugging Face name for this tensor; use --names gguf")
+        }
+        plan.append((i, name, permute))
+      }
+    } else {
+      plan = file.tensors.indices.map { ($0, file.tensors[$0].name, nil) }
+    }
+    var seen = Set<String>()
+    for p in plan where !seen.insert(p.1).inserted { throw GGUFError.invalid(file: path, offset: 0, reason: "\(p.1): two tensors map to this name") }
+    self.plan = plan.sorted { Array($0.1.utf8).lexicographicallyPrecedes(Array($1.1.utf8)) }
   }
 
   public var format: String { "gguf" }
   public var tensors: [SourceTensor] {
-    order.map { i in
-      let t = gguf.tensors[i]
+    plan.map { p in
+      let t = gguf.tensors[p.index]
       let dtype = t.type.plain ?? .f32
-      return SourceTensor(name: t.name, dtype: dtype, shape: t.shape, byteCount: (elementCount(t.shape) ?? 0) * dtype.bits / 8)
+      return SourceTensor(name: p.name, dtype: dtype, shape: t.shape, byteCount: (elementCount(t.shape) ?? 0) * dtype.bits / 8)
     }
   }
   public var metadata: [String: String] {
@@ -36,15 +66,27 @@ public final class GGUFSource: TensorSource, @unchecked Sendable {
   public var inputModelDigest: String? { nil }
 
   public func withPayload<R>(_ index: Int, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
-    let t = gguf.tensors[order[index]]
+    let p = plan[index]
+    let t = gguf.tensors[p.index]
     guard let raw = gguf.mapped.bytes(t.range) else { throw GGUFError.invalid(file: gguf.path, offset: t.range.lowerBound, reason: "\(t.name): out of bounds") }
-    if t.type.plain != nil { return try body(raw) }
+    func deliver(_ values: UnsafeRawBufferPointer) throws -> R {
+      guard let heads = p.heads else { return try body(values) }
+      let rows = t.shape.first ?? 0
+      let out = UnsafeMutableRawBufferPointer.allocate(byteCount: max(values.count, 1), alignment: 64)
+      defer { out.deallocate() }
+      let view = UnsafeMutableRawBufferPointer(rebasing: out[0..<values.count])
+      guard t.shape.count == 2, LlamaNames.unpermute(values, rows: rows, rowBytes: values.count / max(rows, 1), heads: heads, into: view) else {
+        throw GGUFError.invalid(file: gguf.path, offset: t.range.lowerBound, reason: "\(t.name): \(t.shape) rows do not split into \(heads) heads of rotary pairs")
+      }
+      return try body(UnsafeRawBufferPointer(view))
+    }
+    if t.type.plain != nil { return try deliver(raw) }
     let count = elementCount(t.shape) ?? 0
     let out = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(count, 1))
     defer { out.deallocate() }
     GGMLDequant.dequantize(t.type, raw, count: count, into: out.baseAddress!)  // audited: capacity ≥ 1
-    return try body(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(out)[0..<(count * 4)]))
+    return try deliver(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(out)[0..<(count * 4)]))
   }
 
-  public func release(_ index: Int) { gguf.mapped.release(gguf.tensors[order[index]].range) }
+  public func release(_ index: Int) { gguf.mapped.release(gguf.tensors[plan[index].index].range) }
 }
