@@ -58,3 +58,9 @@ public enum ContainerError: Error, CustomStringConvertible, Equatable {
 #elseif canImport(Darwin)
   import Darwin
 #endif
+
+/// An error whose description is the one-line message the CLI prints
+/// (`error: FILE: TENSOR: reason`, exit 1). Every module's error type adopts it.
+public protocol ReportableError: Error, CustomStringConvertible {}
+
+extension ContainerError: ReportableError {}

@@ -107,3 +107,5 @@ extension String {
     self = String([digits[Int(byte >> 4)], digits[Int(byte & 0xF)]])
   }
 }
+
+extension FormatError: ReportableError {}

@@ -1,3 +1,4 @@
+import IngotContainer
 /// Errors of the pipeline itself (inputs and options), as opposed to a file's.
 public enum PipelineError: Error, CustomStringConvertible, Equatable {
   case usage(String)
@@ -13,3 +14,5 @@ public enum PipelineError: Error, CustomStringConvertible, Equatable {
   /// Usage errors exit with 64, everything else with 1 (DESIGN.md CLI contract).
   public var isUsage: Bool { if case .usage = self { true } else { false } }
 }
+
+extension PipelineError: ReportableError {}

@@ -231,3 +231,5 @@ final class ChunkResults: @unchecked Sendable {
   func set(_ i: Int, _ r: Result<ErrorMetrics, QuantError>) { lock.locked { slots[i] = r } }
   func get(_ i: Int) -> Result<ErrorMetrics, QuantError>? { lock.locked { slots[i] } }
 }
+
+extension QuantError: ReportableError {}

@@ -2,7 +2,6 @@ import ArgumentParser
 import IngotContainer
 import IngotFormats
 import IngotPipeline
-import IngotQuant
 
 #if canImport(Glibc)
   import Glibc
@@ -30,23 +29,7 @@ public struct IngotCommand: ParsableCommand {
       Glibc.exit(64)
     } catch let error as ExitCode {
       Glibc.exit(error.rawValue)
-    } catch let error as ContainerError {
-      fail(error)
-    } catch let error as SafetensorsError {
-      fail(error)
-    } catch let error as FormatError {
-      fail(error)
-    } catch let error as PipelineError {
-      fail(error)
-    } catch let error as QuantError {
-      fail(error)
-    } catch let error as NumpyError {
-      fail(error)
-    } catch let error as PyTorchError {
-      fail(error)
-    } catch let error as GGUFError {
-      fail(error)
-    } catch let error as ONNXError {
+    } catch let error as any ReportableError {
       fail(error)
     } catch {
       exit(withError: error)

@@ -170,3 +170,5 @@ public enum GGUFError: Error, CustomStringConvertible, Equatable {
     }
   }
 }
+
+extension GGUFError: ReportableError {}

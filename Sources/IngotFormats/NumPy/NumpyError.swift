@@ -1,3 +1,4 @@
+import IngotContainer
 /// Everything wrong with a .npy or .npz input, with the file and array named.
 public enum NumpyError: Error, CustomStringConvertible, Equatable {
   case invalid(file: String, array: String?, reason: String)
@@ -8,3 +9,5 @@ public enum NumpyError: Error, CustomStringConvertible, Equatable {
     }
   }
 }
+
+extension NumpyError: ReportableError {}

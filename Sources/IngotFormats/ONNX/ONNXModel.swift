@@ -238,3 +238,5 @@ public enum ONNXError: Error, CustomStringConvertible, Equatable {
     }
   }
 }
+
+extension ONNXError: ReportableError {}

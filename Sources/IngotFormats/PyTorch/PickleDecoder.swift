@@ -307,3 +307,5 @@ public enum PyTorchError: Error, CustomStringConvertible, Equatable {
     }
   }
 }
+
+extension PyTorchError: ReportableError {}

@@ -1,3 +1,4 @@
+import IngotContainer
 /// Why a safetensors file was refused. Each check of the reference reader
 /// (REFERENCE.md, safetensors `tensor.rs`) has its own case.
 public enum SafetensorsError: Error, CustomStringConvertible, Equatable {
@@ -44,3 +45,5 @@ public enum SafetensorsError: Error, CustomStringConvertible, Equatable {
     }
   }
 }
+
+extension SafetensorsError: ReportableError {}
