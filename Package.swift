@@ -35,12 +35,15 @@ let package = Package(
       name: "IngotQuant",
       dependencies: ["IngotContainer"]),
     .target(
+      name: "IngotRuntime",
+      dependencies: ["IngotContainer", "IngotQuant", "COpenBLAS"]),
+    .target(
       name: "IngotPipeline",
       dependencies: ["IngotContainer", "IngotFormats", "IngotQuant"]),
     .target(
       name: "IngotCommands",
       dependencies: [
-        "IngotContainer", "IngotFormats", "IngotPipeline", "IngotQuant",
+        "IngotContainer", "IngotFormats", "IngotPipeline", "IngotQuant", "IngotRuntime",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .executableTarget(name: "ingot", dependencies: ["IngotCommands"]),
@@ -52,7 +55,7 @@ let package = Package(
     .testTarget(
       name: "IngotTests",
       dependencies: [
-        "IngotContainer", "IngotFormats", "IngotPipeline", "IngotCommands", "IngotQuant", "IngotCodec",
+        "IngotContainer", "IngotFormats", "IngotPipeline", "IngotCommands", "IngotQuant", "IngotCodec", "IngotRuntime",
         "IngotTestSupport", "CZstd", "COpenBLAS", "ingot",
       ],
       exclude: ["Fixtures"]),

@@ -1,0 +1,88 @@
+import COpenBLAS
+import Foundation
+
+/// The building blocks, in plain f32. Matrix products go through OpenBLAS.
+enum Ops {
+  /// y[n×m] = x[n×k] · w[m×k]ᵀ (+ bias): a PyTorch Linear (weight [out, in]).
+  static func linear(_ x: [Float], rows n: Int, _ w: [Float], out m: Int, in k: Int, bias: [Float]? = nil) -> [Float] {
+    var y = [Float](repeating: 0, count: n * m)
+    if let bias { for r in 0..<n { for c in 0..<m { y[r * m + c] = bias[c] } } }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(m), Int32(k), 1, x, Int32(k), w, Int32(k), bias == nil ? 0 : 1, &y, Int32(m))
+    return y
+  }
+
+  /// y[n×m] = x[n×k] · w[k×m] (+ bias): GPT-2's Conv1D (weight [in, out]).
+  static func conv1d(_ x: [Float], rows n: Int, _ w: [Float], in k: Int, out m: Int, bias: [Float]) -> [Float] {
+    var y = [Float](repeating: 0, count: n * m)
+    for r in 0..<n { for c in 0..<m { y[r * m + c] = bias[c] } }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(m), Int32(k), 1, x, Int32(k), w, Int32(m), 1, &y, Int32(m))
+    return y
+  }
+
+  static func layerNorm(_ x: inout [Float], rows: Int, dim: Int, weight: [Float], bias: [Float], eps: Float) {
+    for r in 0..<rows {
+      var mean: Float = 0
+      for c in 0..<dim { mean += x[r * dim + c] }
+      mean /= Float(dim)
+      var variance: Float = 0
+      for c in 0..<dim {
+        let d = x[r * dim + c] - mean
+        variance += d * d
+      }
+      variance /= Float(dim)
+      let inv = 1 / (variance + eps).squareRoot()
+      for c in 0..<dim { x[r * dim + c] = (x[r * dim + c] - mean) * inv * weight[c] + bias[c] }
+    }
+  }
+
+  static func rmsNorm(_ x: [Float], rows: Int, dim: Int, weight: [Float], eps: Float) -> [Float] {
+    var y = x
+    for r in 0..<rows {
+      var ss: Float = 0
+      for c in 0..<dim { ss += x[r * dim + c] * x[r * dim + c] }
+      let inv = 1 / (ss / Float(dim) + eps).squareRoot()
+      for c in 0..<dim { y[r * dim + c] = weight[c] * (x[r * dim + c] * inv) }
+    }
+    return y
+  }
+
+  static func geluErf(_ v: Float) -> Float { 0.5 * v * (1 + erff(v / Float(2).squareRoot())) }
+  static func geluTanh(_ v: Float) -> Float {
+    0.5 * v * (1 + tanhf((2 / Float.pi).squareRoot() * (v + 0.044715 * v * v * v)))
+  }
+  static func silu(_ v: Float) -> Float { v / (1 + expf(-v)) }
+
+  /// Multi-head attention for one sequence: q [T×Hq·d], k, v [T×Hkv·d] →
+  /// [T×Hq·d]. Query head h reads key/value head h / (Hq/Hkv).
+  static func attention(q: [Float], k: [Float], v: [Float], tokens t: Int, heads: Int, kvHeads: Int, headDim d: Int, causal: Bool) -> [Float] {
+    var out = [Float](repeating: 0, count: t * heads * d)
+    let group = heads / kvHeads
+    let scale = 1 / Float(d).squareRoot()
+    var scores = [Float](repeating: 0, count: t)
+    for h in 0..<heads {
+      let kh = h / group
+      for i in 0..<t {
+        let last = causal ? i : t - 1
+        var maxScore = -Float.infinity
+        for j in 0...last {
+          var s: Float = 0
+          for c in 0..<d { s += q[i * heads * d + h * d + c] * k[j * kvHeads * d + kh * d + c] }
+          scores[j] = s * scale
+          maxScore = max(maxScore, scores[j])
+        }
+        var sum: Float = 0
+        for j in 0...last {
+          scores[j] = expf(scores[j] - maxScore)
+          sum += scores[j]
+        }
+        for j in 0...last {
+          let p = scores[j] / sum
+          for c in 0..<d { out[i * heads * d + h * d + c] += p * v[j * kvHeads * d + kh * d + c] }
+        }
+      }
+    }
+    return out
+  }
+
+  static func add(_ a: inout [Float], _ b: [Float]) { for i in a.indices { a[i] += b[i] } }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import IngotCommands
+import IngotContainer
+import IngotRuntime
+import IngotTestSupport
+import Testing
+
+/// The reference forward pass against the outputs transformers computed.
+@Suite struct RuntimeTests {
+  func tokens(_ model: String) throws -> [Int] {
+    try Npy(path: Fixtures.path("models/\(model)/input_ids.npy")).values.map { Int($0) }
+  }
+
+  func forward(_ model: String, _ tmp: TempDir) throws -> (values: [Float], dim: Int) {
+    _ = try ConvertAction(sources: [Fixtures.path("models/\(model)")], output: tmp.file("\(model).ingot")).run()
+    let r = try ForwardAction(input: tmp.file("\(model).ingot"), tokens: try tokens(model)).run()
+    return (r.values, r.dim)
+  }
+
+  func maxDiff(_ a: [Float], _ b: [Double]) -> Double {
+    zip(a, b).reduce(0) { max($0, abs(Double($1.0) - $1.1)) }
+  }
+
+  @Test(arguments: [("tiny-llama", "expected_logits.npy"), ("tiny-gpt2", "expected_logits.npy"), ("tiny-bert", "expected_last_hidden_state.npy")])
+  func matchesTransformers(_ model: String, _ expected: String) throws {
+    let tmp = TempDir()
+    defer { tmp.cleanup() }
+    let out = try forward(model, tmp)
+    let want = try Npy(path: Fixtures.path("models/\(model)/\(expected)"))
+    #expect(want.shape == [try tokens(model).count, out.dim])
+    #expect(out.values.count == want.values.count)
+    #expect(maxDiff(out.values, want.values) <= 1e-4, "\(model): max abs diff \(maxDiff(out.values, want.values))")
+    if model == "tiny-bert" {
+      let pooled = meanPool(out.values, tokens: try tokens(model).count, dim: out.dim)
+      let wantPooled = try Npy(path: Fixtures.path("models/tiny-bert/expected_mean_pooled.npy"))
+      #expect(maxDiff(pooled, wantPooled.values) <= 1e-4)
+    }
+  }
+
+  @Test func unknownModelTypesAndRopeScalingAreRefusedByName() throws {
+    let tmp = TempDir()
+    defer { tmp.cleanup() }
+    let folder = Fixtures.path("models/tiny-llama")
+    try FileManager.default.createDirectory(atPath: tmp.file("m"), withIntermediateDirectories: true)
+    try FileManager.default.copyItem(atPath: folder + "/model.safetensors", toPath: tmp.file("m/model.safetensors"))
+    let config = try String(contentsOfFile: folder + "/config.json", encoding: .utf8)
+    for (edit, reason) in [
+      (config.replacingOccurrences(of: "\"llama\"", with: "\"mamba\""), "model_type 'mamba'"),
+      (config.replacingOccurrences(of: "\"rope_type\": \"default\"", with: "\"rope_type\": \"yarn\""), "rope type 'yarn'"),
+    ] {
+      try edit.write(toFile: tmp.file("m/config.json"), atomically: true, encoding: .utf8)
+      _ = try ConvertAction(sources: [tmp.file("m")], output: tmp.file("m.ingot"), force: true).run()
+      #expect { _ = try ForwardAction(input: tmp.file("m.ingot"), tokens: [1, 2]).run() } throws: { "\($0)".contains(reason) }
+    }
+    _ = try ConvertAction(sources: [folder], output: tmp.file("l.ingot")).run()
+    #expect { _ = try ForwardAction(input: tmp.file("l.ingot"), tokens: [1, 99999]).run() } throws: { "\($0)".contains("outside the vocabulary") }
+  }
+
+  @Test func forwardCommandWritesNpy() throws {
+    let tmp = TempDir()
+    defer { tmp.cleanup() }
+    _ = try ConvertAction(sources: [Fixtures.path("models/tiny-gpt2")], output: tmp.file("g.ingot")).run()
+    let r = try run(ingotBinary(), ["forward", tmp.file("g.ingot"), "--tokens", "1,17,42", "-o", tmp.file("o.npy")])
+    #expect(r.status == 0, "\(r.stderr)")
+    let out = try Npy(path: tmp.file("o.npy"))
+    #expect(out.shape == [3, 320])
+    let want = try Npy(path: Fixtures.path("models/tiny-gpt2/expected_logits.npy"))
+    // Causal: the first three positions equal those of the longer fixture sequence.
+    #expect(zip(out.values, want.values.prefix(3 * 320)).allSatisfy { abs($0 - $1) <= 1e-4 })
+  }
+}
