@@ -36,7 +36,7 @@ let package = Package(
       dependencies: ["IngotContainer"]),
     .target(
       name: "IngotRuntime",
-      dependencies: ["IngotContainer", "IngotQuant", "COpenBLAS"]),
+      dependencies: ["IngotContainer", "IngotQuant", "COpenBLAS", .product(name: "Crypto", package: "swift-crypto")]),
     .target(
       name: "IngotPipeline",
       dependencies: ["IngotContainer", "IngotFormats", "IngotQuant"]),

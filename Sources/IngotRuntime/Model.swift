@@ -11,6 +11,8 @@ public protocol ForwardModel {
   var vocabSize: Int { get }
   /// "logits" or "last_hidden_state".
   var outputKind: String { get }
+  /// Longest sequence the model takes (learned positions), if limited.
+  var positionLimit: Int? { get }
 }
 
 public enum Models {
@@ -52,6 +54,7 @@ struct Bert: ForwardModel {
   let eps: Float
   var outputDim: Int { dim }
   var outputKind: String { "last_hidden_state" }
+  var positionLimit: Int? { maxPositions }
 
   init(_ w: Weights, _ c: JSONValue) throws {
     self.w = w
@@ -128,6 +131,7 @@ struct Llama: ForwardModel {
   let theta: Double
   var outputDim: Int { vocabSize }
   var outputKind: String { "logits" }
+  var positionLimit: Int? { nil }
 
   init(_ w: Weights, _ c: JSONValue) throws {
     self.w = w
@@ -218,6 +222,7 @@ struct GPT2: ForwardModel {
   let eps: Float
   var outputDim: Int { vocabSize }
   var outputKind: String { "logits" }
+  var positionLimit: Int? { maxPositions }
 
   init(_ w: Weights, _ c: JSONValue) throws {
     self.w = w

@@ -53,31 +53,43 @@ enum Ops {
   static func silu(_ v: Float) -> Float { v / (1 + expf(-v)) }
 
   /// Multi-head attention for one sequence: q [T×Hq·d], k, v [T×Hkv·d] →
-  /// [T×Hq·d]. Query head h reads key/value head h / (Hq/Hkv).
+  /// [T×Hq·d]. Query head h reads key/value head h / (Hq/Hkv). Both products
+  /// per head go through sgemm on strided views (no copies).
   static func attention(q: [Float], k: [Float], v: [Float], tokens t: Int, heads: Int, kvHeads: Int, headDim d: Int, causal: Bool) -> [Float] {
     var out = [Float](repeating: 0, count: t * heads * d)
     let group = heads / kvHeads
     let scale = 1 / Float(d).squareRoot()
-    var scores = [Float](repeating: 0, count: t)
-    for h in 0..<heads {
-      let kh = h / group
-      for i in 0..<t {
-        let last = causal ? i : t - 1
-        var maxScore = -Float.infinity
-        for j in 0...last {
-          var s: Float = 0
-          for c in 0..<d { s += q[i * heads * d + h * d + c] * k[j * kvHeads * d + kh * d + c] }
-          scores[j] = s * scale
-          maxScore = max(maxScore, scores[j])
-        }
-        var sum: Float = 0
-        for j in 0...last {
-          scores[j] = expf(scores[j] - maxScore)
-          sum += scores[j]
-        }
-        for j in 0...last {
-          let p = scores[j] / sum
-          for c in 0..<d { out[i * heads * d + h * d + c] += p * v[j * kvHeads * d + kh * d + c] }
+    var scores = [Float](repeating: 0, count: t * t)
+    q.withUnsafeBufferPointer { qp in
+      k.withUnsafeBufferPointer { kp in
+        v.withUnsafeBufferPointer { vp in
+          out.withUnsafeMutableBufferPointer { op in
+            for h in 0..<heads {
+              let kh = h / group
+              // scores[T×T] = scale · Q_h · K_hᵀ
+              cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(t), Int32(t), Int32(d), scale,
+                          qp.baseAddress! + h * d, Int32(heads * d), kp.baseAddress! + kh * d, Int32(kvHeads * d),  // audited: t, d > 0
+                          0, &scores, Int32(t))
+              for i in 0..<t {
+                let last = causal ? i : t - 1
+                var m = -Float.infinity
+                for j in 0...last { m = max(m, scores[i * t + j]) }
+                var sum: Float = 0
+                for j in 0...last {
+                  let e = expf(scores[i * t + j] - m)
+                  scores[i * t + j] = e
+                  sum += e
+                }
+                let inv = 1 / sum
+                for j in 0...last { scores[i * t + j] *= inv }
+                if last + 1 < t { for j in (last + 1)..<t { scores[i * t + j] = 0 } }
+              }
+              // out_h[T×d] = P · V_h
+              cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(t), Int32(d), Int32(t), 1,
+                          scores, Int32(t), vp.baseAddress! + kh * d, Int32(kvHeads * d),  // audited: t, d > 0
+                          0, op.baseAddress! + h * d, Int32(heads * d))
+            }
+          }
         }
       }
     }

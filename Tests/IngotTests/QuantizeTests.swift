@@ -115,7 +115,7 @@ import Testing
     #expect(rc.dequantized == c)
   }
 
-  @Test(arguments: [QuantScheme.int8Channel(), .int8Block(), .int4(groupSize: 32, symmetric: true, scales: .plain), .int4(), .int4(groupSize: 128, scales: .plain)])
+  @Test(arguments: [QuantScheme.int8Channel(), .int8Block(), .int4(groupSize: 32, symmetric: true, scales: .plain), .int4(), .int4(scales: .q6), .int4(groupSize: 128, scales: .plain)])
   func zeroAndConstantGroups(_ scheme: QuantScheme) throws {
     let zeros = [Float](repeating: 0, count: 256)
     let rz = try quantize(zeros, rows: 1, scheme)
@@ -182,7 +182,7 @@ import Testing
 
   /// The report is checkable: recomputing SQNR and friends from the original
   /// values and the exported (dequantized) safetensors gives the same numbers.
-  @Test(arguments: [QuantScheme.int8Channel(), .int8Block(), .int4(), .int4(groupSize: 64, symmetric: true, scales: .plain)])
+  @Test(arguments: [QuantScheme.int8Channel(), .int8Block(), .int4(), .int4(scales: .q6), .int4(groupSize: 64, symmetric: true, scales: .plain)])
   func reportMatchesIndependentRecomputation(_ scheme: QuantScheme) throws {
     let tmp = TempDir()
     defer { tmp.cleanup() }
@@ -246,7 +246,7 @@ import Testing
     defer { tmp.cleanup() }
     var rng = SplitMix64(seed: 8)
     try writeSafetensorsF32(tmp.file("m.safetensors"), [("a.weight", [300, 512], (0..<(300 * 512)).map { _ in Float(rng.normal()) })])
-    for (i, scheme) in [QuantScheme.int4(), .int8Block()].enumerated() {
+    for (i, scheme) in [QuantScheme.int4(), .int4(scales: .q6), .int8Block()].enumerated() {
       _ = try QuantizeAction(sources: [tmp.file("m.safetensors")], output: tmp.file("\(i)a.ingot"), scheme: scheme).run()
       _ = try QuantizeAction(sources: [tmp.file("m.safetensors")], output: tmp.file("\(i)b.ingot"), scheme: scheme).run()
       #expect(try readFile(tmp.file("\(i)a.ingot")) == readFile(tmp.file("\(i)b.ingot")))

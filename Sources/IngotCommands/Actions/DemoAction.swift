@@ -84,6 +84,12 @@ public struct DemoAction: Sendable {
     let sizes = CompressAction.report(z)
     log("9. compress \(zipped): \(formatBytes(Int(sizes["bytes"]?.intValue ?? 0))) → \(formatBytes(Int(sizes["stored"]?.intValue ?? 0))) "
       + "(ratio \(formatFixed(sizes["ratio"]?.doubleValue ?? 1, 3))), same model digest, verified")
+
+    // Validate: run the original and each quantized model on the same inputs.
+    for (k, name) in ["int8", "int4"].enumerated() {
+      let v = try ValidateAction(base: out, candidate: dir + "/model-\(name).ingot").run()
+      log("\(10 + k). validate \(name) against the original: " + ValidateAction.summary(v).replacingNewlines("\n   "))
+    }
     log("done. files are in \(dir)")
   }
 }

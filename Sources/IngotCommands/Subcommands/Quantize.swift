@@ -24,7 +24,7 @@ extension IngotCommand {
     @Flag(help: "int4 codes: symmetric (−8…7, f16 scale) or asymmetric (0…15, scale and minimum; default).")
     var mode: Mode = .asymmetric
 
-    @Option(help: "int4 scale storage: q6 (6-bit scale and minimum per group under f16 super-scales; asymmetric, group 32; the default there) or f16.")
+    @Option(help: "int4 scale storage: f16 (default: scale, and minimum when asymmetric, per group) or q6 (6-bit scale and minimum per group of 32 under f16 super-scales: ≤ 4.5 bits per weight; asymmetric only).")
     var scales: String?
 
     @Flag(inversion: .prefixedNo, help: "Error-minimizing scale search (default on); --no-search gives plain round-to-nearest.")
@@ -76,7 +76,7 @@ extension IngotCommand {
         let symmetric = mode == .symmetric
         let format: QuantLayout.ScaleFormat
         switch scales {
-        case nil: format = (!symmetric && g == 32) ? .q6 : .plain
+        case nil: format = .plain
         case "f16": format = .plain
         case "q6":
           guard !symmetric, g == 32 else { throw PipelineError.usage("--scales q6 needs --asymmetric and --group-size 32") }
