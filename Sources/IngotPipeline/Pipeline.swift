@@ -19,6 +19,8 @@ public struct Pipeline {
     public var timestamp: String?
     /// nil: payloads stored as they are.
     public var compression: Compression?
+    /// Metrics measured outside the stages (validate), recorded in the step.
+    public var extraMetrics: [String: JSONValue] = [:]
     public init(operation: String, parameters: [String: JSONValue] = [:], force: Bool = false, note: String? = nil, timestamp: String? = nil,
                 compression: Compression? = nil) {
       self.compression = compression
@@ -128,7 +130,7 @@ public struct Pipeline {
       let rows = planned.indices.map { (input: planned[$0][k], output: planned[$0][k + 1], measured: measured[k][$0]) }
       if let summary = stage.summary(rows) { metrics[stage.name] = summary }
     }
-    step.metrics = .object(metrics)
+    step.metrics = .object(metrics.merging(options.extraMetrics) { a, _ in a })
     header.provenance = source.provenance + [step]
     try writer.finish(header: header)
     return Outcome(

@@ -68,6 +68,17 @@ struct FixedModel: ForwardModel {
     #expect(q.sequences == 8 && q.tokens == 256)
     let cli = try run(ingotBinary(), ["validate", tmp.file("f.ingot"), tmp.file("q.ingot"), "--min-cosine", "0.9999999"])
     #expect(cli.status == 1 && cli.stdout.contains("FAIL"))
+
+    // --record: the result becomes a provenance step; the model does not change.
+    let before = try ContainerReader(path: tmp.file("q.ingot")).header
+    _ = try ValidateAction(base: tmp.file("f.ingot"), candidate: tmp.file("q.ingot")).record(q)
+    let after = try ContainerReader(path: tmp.file("q.ingot"))
+    #expect(after.header.modelDigest == before.modelDigest && after.header.tensors.map(\.digest) == before.tensors.map(\.digest))
+    #expect(after.provenance.map(\.operation) == ["convert", "quantize", "validate"])
+    #expect(after.provenance.last?.metrics["validate"]?["passed"] == .bool(true))
+    #expect(after.provenance.last?.parameters["inputs_sha256"] == .string(q.inputsDigest))
+    #expect(try VerifyAction(path: tmp.file("q.ingot")).run().ok)
+    #expect(!FileManager.default.fileExists(atPath: tmp.file("q.ingot.validate-tmp")))
   }
 }
 

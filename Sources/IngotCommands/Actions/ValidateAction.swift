@@ -38,3 +38,40 @@ public struct ValidateAction: Sendable {
     return lines.joined(separator: "\n")
   }
 }
+
+import IngotFormats
+import IngotPipeline
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+extension ValidateAction {
+  /// `--record`: appends a "validate" step (inputs' digest, metrics, verdict,
+  /// the base's model digest) to the candidate, rewritten through the normal
+  /// atomic writer: a new file beside it, then renamed over it. Tensors,
+  /// storage and the model digest do not change.
+  public func record(_ v: Validation) throws -> Pipeline.Outcome {
+    let source = try ContainerReader(path: candidate)
+    let baseDigest = try ContainerReader(path: base).header.modelDigest
+    var options = Pipeline.Options(
+      operation: "validate",
+      parameters: [
+        "base_model_digest": .string(baseDigest), "inputs_sha256": .string(v.inputsDigest),
+        "sequences": .int(Int64(v.sequences)), "tokens": .int(Int64(v.tokens)),
+      ])
+    // Keep the candidate's storage: recompress if it was compressed.
+    if source.header.tensors.contains(where: { $0.storage.chunks != nil }) {
+      let size = source.header.tensors.compactMap { $0.storage.chunks?.chunkSize }.max() ?? (1 << 20)
+      options.compression = Compression(chunkSize: size)
+    }
+    options.extraMetrics = ["validate": v.json]
+    let staging = candidate + ".validate-tmp"
+    let outcome = try Pipeline(source: source, stages: [], options: options).run(to: staging)
+    guard rename(staging, candidate) == 0 else {
+      unlink(staging)
+      throw ContainerError.io(file: candidate, operation: "rename", errno: errno)
+    }
+    return outcome
+  }
+}

@@ -29,6 +29,9 @@ extension IngotCommand {
     @Option(help: "Smallest allowed cosine on the worst sequence (pooled embedding for encoders, mean logit cosine for decoders).")
     var minCosine: Double = 0.99
 
+    @Flag(help: "Record the result (inputs' digest, metrics, verdict) as a provenance step of CANDIDATE (the file is rewritten atomically).")
+    var record = false
+
     @Flag(help: "Print the report as JSON.")
     var json = false
 
@@ -37,10 +40,15 @@ extension IngotCommand {
       var inputs: [[Int]]? = nil
       if let tokens { inputs = [try ForwardAction.parse(tokens)] }
       if let tokenFile { inputs = [try ForwardAction.load(tokenFile)] }
-      let v = try ValidateAction(
+      let action = ValidateAction(
         base: base, candidate: candidate, tokens: inputs,
-        thresholds: .init(maxKLD: maxKld, minTop1: minTop1, minCosine: minCosine)).run()
+        thresholds: .init(maxKLD: maxKld, minTop1: minTop1, minCosine: minCosine))
+      let v = try action.run()
       if json { printJSON(v.json) } else { print(ValidateAction.summary(v)) }
+      if record {
+        let outcome = try action.record(v)
+        if !json { print("recorded in \(candidate): provenance \(outcome.header.provenance.map(\.operation).joined(separator: " → "))") }
+      }
       if !v.passed { throw ExitCode(1) }
     }
   }
