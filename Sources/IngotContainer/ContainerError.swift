@@ -16,6 +16,7 @@ public enum ContainerError: Error, CustomStringConvertible, Equatable {
   case modelDigestMismatch(file: String, expected: String, actual: String)
   case provenance(file: String, reason: String)
   case refusedOverwrite(file: String, reason: String)
+  case signature(file: String, reason: String)
 
   public var description: String {
     switch self {
@@ -47,6 +48,8 @@ public enum ContainerError: Error, CustomStringConvertible, Equatable {
       return "\(file): provenance: \(reason)"
     case .refusedOverwrite(let file, let reason):
       return "\(file): \(reason)"
+    case .signature(let file, let reason):
+      return "\(file): signature: \(reason)"
     }
   }
 }

@@ -104,6 +104,8 @@ public final class ContainerReader: TensorSource, @unchecked Sendable {
 
   public var inputModelDigest: String? { header.modelDigest }
 
+  public var signature: JSONValue? { header.signature }
+
   func range(of entry: TensorEntry) -> Range<Int> {
     (dataOffset + entry.storage.offset)..<(dataOffset + entry.storage.offset + entry.storage.length)
   }

@@ -46,6 +46,9 @@ public protocol TensorSource: AnyObject, Sendable {
   var provenance: [ProvenanceStep] { get }
   /// Model digest of an `.ingot` input.
   var inputModelDigest: String? { get }
+  /// An `.ingot` input's signature, carried to the output (it keeps covering
+  /// the steps it signed).
+  var signature: JSONValue? { get }
   /// Calls `body` with tensor `index`'s encoded, uncompressed payload.
   func withPayload<R>(_ index: Int, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R
   /// Hints that tensor `index` is done, so its pages can be dropped.
@@ -57,6 +60,8 @@ public protocol TensorSource: AnyObject, Sendable {
 }
 
 extension TensorSource {
+  public var signature: JSONValue? { nil }
+
   public func forEachSlice(_ index: Int, size: Int, _ body: (UnsafeRawBufferPointer, Int) throws -> Void) throws {
     try withPayload(index) { payload in
       var at = 0

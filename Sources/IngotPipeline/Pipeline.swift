@@ -132,6 +132,7 @@ public struct Pipeline {
     }
     step.metrics = .object(metrics.merging(options.extraMetrics) { a, _ in a })
     header.provenance = source.provenance + [step]
+    header.signature = source.signature
     try writer.finish(header: header)
     return Outcome(
       header: header, path: path, bytesIn: bytesIn, bytesOut: entries.reduce(0) { $0 + $1.storage.length }, changed: changed,
