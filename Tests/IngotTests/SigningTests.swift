@@ -108,3 +108,30 @@ import Testing
     #expect(try VerifyAction(path: tmp.file("q.ingot")).run().failures.contains { $0.description.contains("changed after signing") })
   }
 }
+
+@Suite struct CycloneDXTests {
+  @Test func mlBomCarriesHashesPedigreeAndQuantization() throws {
+    let tmp = TempDir()
+    defer { tmp.cleanup() }
+    _ = try ConvertAction(sources: [Fixtures.path("models/tiny-llama")], output: tmp.file("m.ingot")).run()
+    _ = try QuantizeAction(sources: [tmp.file("m.ingot")], output: tmp.file("q.ingot"), scheme: .int8Channel()).run()
+    let r = try run(ingotBinary(), ["inspect", tmp.file("q.ingot"), "--format", "cyclonedx"])
+    #expect(r.status == 0, "\(r.stderr)")
+    let bom = try JSONParser.parse(Array(r.stdout.utf8))
+    #expect(bom["bomFormat"] == "CycloneDX" && bom["specVersion"] == "1.6")
+    let c = try #require(bom["components"]?.arrayValue?.first)
+    #expect(c["type"] == "machine-learning-model")
+    #expect(c["hashes"]?.arrayValue?.first?["content"]?.stringValue == sha256(try readFile(tmp.file("q.ingot"))))
+    let ancestors = c["pedigree"]?["ancestors"]?.arrayValue ?? []
+    let shaOfSource = sha256(try readFile(Fixtures.path("models/tiny-llama/model.safetensors")))
+    #expect(ancestors.contains { $0["hashes"]?.arrayValue?.first?["content"]?.stringValue == shaOfSource })
+    #expect(ancestors.contains { $0["type"] == "machine-learning-model" })  // the intermediate .ingot
+    let props = Dictionary(uniqueKeysWithValues: (c["properties"]?.arrayValue ?? []).compactMap { p in p["name"]?.stringValue.map { ($0, p["value"]?.stringValue ?? "") } })
+    #expect(props["ingot:model_digest"] == (try ContainerReader(path: tmp.file("q.ingot"))).header.modelDigest)
+    #expect(props["ingot:quantization"]?.contains("int8_channel") == true)
+    #expect(c["modelCard"]?["modelParameters"]?["architectureFamily"] == "llama")
+    #expect(bom["serialNumber"]?.stringValue?.hasPrefix("urn:uuid:") == true)
+    // Deterministic: the same file gives the same document.
+    #expect(try run(ingotBinary(), ["inspect", tmp.file("q.ingot"), "--format", "cyclonedx"]).stdout == r.stdout)
+  }
+}
