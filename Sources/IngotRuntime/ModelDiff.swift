@@ -126,7 +126,7 @@ public struct ModelDiff {
   }
 
   /// P(χ²(k) ≥ x) for even k, by the closed form e^(−x/2) Σ (x/2)^i / i!, in logs.
-  static func chiSquareSurvival(_ x: Double, dof k: Int) -> Double {
+  public static func chiSquareSurvival(_ x: Double, dof k: Int) -> Double {
     let h = x / 2
     var terms: [Double] = [0]
     var t = 0.0

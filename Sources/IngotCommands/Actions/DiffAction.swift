@@ -145,7 +145,7 @@ public struct DiffAction: Sendable {
       chi2 += -2 * r.log10p * log(10)
       k += 1
     }
-    let combined = k > 0 ? log10(max(ModelDiffFisher.survival(chi2, k: k), 1e-300)) : 0
+    let combined = k > 0 ? log10(max(ModelDiff.chiSquareSurvival(chi2, dof: 2 * k), 1e-300)) : 0
     report["permutation_test"] = [
       "method": "rows matched by best |cosine|; null: independent matrices (row cosines ~ N(0, 1/d)); per-row p-values combined by Fisher within a matrix, matrices combined by Fisher",
       "matrices": .array(layersP), "combined_log10_p": .double(combined),
@@ -195,20 +195,5 @@ public struct DiffAction: Sendable {
     guard !x.isEmpty else { return 0 }
     let s = x.sorted()
     return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
-  }
-}
-
-enum ModelDiffFisher {
-  /// P(χ²(2k) ≥ x).
-  static func survival(_ x: Double, k: Int) -> Double {
-    let h = x / 2
-    var terms: [Double] = [0]
-    var t = 0.0
-    for i in 1..<max(k, 1) {
-      t += log(h) - log(Double(i))
-      terms.append(t)
-    }
-    let m = terms.max() ?? 0
-    return min(1, exp(-h + m + log(terms.reduce(0) { $0 + exp($1 - m) })))
   }
 }
