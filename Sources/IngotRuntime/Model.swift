@@ -40,6 +40,33 @@ public enum Models {
     }
   }
 
+  /// Row ranges of each sequence in the stacked [Σ tokens × dim] activations:
+  /// every weight multiplies all sequences' rows in one product.
+  static func offsets(_ sequences: [[Int]]) -> [Range<Int>] {
+    var at = 0
+    return sequences.map { s in
+      defer { at += s.count }
+      return at..<(at + s.count)
+    }
+  }
+
+  static func split(_ x: [Float], _ ranges: [Range<Int>], dim: Int) -> [[Float]] {
+    ranges.map { Array(x[($0.lowerBound * dim)..<($0.upperBound * dim)]) }
+  }
+
+  /// Attention per sequence on slices of the stacked q, k, v.
+  static func attention(q: [Float], k: [Float], v: [Float], ranges: [Range<Int>], heads: Int, kvHeads: Int, headDim d: Int, causal: Bool) -> [Float] {
+    var out: [Float] = []
+    out.reserveCapacity(q.count)
+    for r in ranges {
+      let qs = Array(q[(r.lowerBound * heads * d)..<(r.upperBound * heads * d)])
+      let ks = Array(k[(r.lowerBound * kvHeads * d)..<(r.upperBound * kvHeads * d)])
+      let vs = Array(v[(r.lowerBound * kvHeads * d)..<(r.upperBound * kvHeads * d)])
+      out += Ops.attention(q: qs, k: ks, v: vs, tokens: r.count, heads: heads, kvHeads: kvHeads, headDim: d, causal: causal)
+    }
+    return out
+  }
+
   static func embed(_ table: [Float], dim: Int, _ tokens: [Int]) -> [Float] {
     var x = [Float](repeating: 0, count: tokens.count * dim)
     for (i, t) in tokens.enumerated() { for c in 0..<dim { x[i * dim + c] = table[t * dim + c] } }
@@ -77,41 +104,31 @@ struct Bert: ForwardModel {
     let pos = try w.load(p("embeddings.position_embeddings.weight"))
     let type = try w.load(p("embeddings.token_type_embeddings.weight"))
     let lnW = try w.load(p("embeddings.LayerNorm.weight")), lnB = try w.load(p("embeddings.LayerNorm.bias"))
-    var hidden = sequences.map { s -> [Float] in
-      var x = Models.embed(word, dim: dim, s)
-      for i in 0..<s.count { for c in 0..<dim { x[i * dim + c] += pos[i * dim + c] + type[c] } }
-      Ops.layerNorm(&x, rows: s.count, dim: dim, weight: lnW, bias: lnB, eps: eps)
-      return x
+    let ranges = Models.offsets(sequences)
+    let n = ranges.last?.upperBound ?? 0
+    var x = Models.embed(word, dim: dim, sequences.flatMap { $0 })
+    for (s, r) in ranges.enumerated() {
+      for i in 0..<sequences[s].count { for c in 0..<dim { x[(r.lowerBound + i) * dim + c] += pos[i * dim + c] + type[c] } }
     }
+    Ops.layerNorm(&x, rows: n, dim: dim, weight: lnW, bias: lnB, eps: eps)
     for l in 0..<layers {
       let pre = p("encoder.layer.\(l).")
       func t(_ s: String) throws -> [Float] { try w.load(pre + s) }
-      let qW = try t("attention.self.query.weight"), qB = try t("attention.self.query.bias")
-      let kW = try t("attention.self.key.weight"), kB = try t("attention.self.key.bias")
-      let vW = try t("attention.self.value.weight"), vB = try t("attention.self.value.bias")
-      let oW = try t("attention.output.dense.weight"), oB = try t("attention.output.dense.bias")
-      let ln1W = try t("attention.output.LayerNorm.weight"), ln1B = try t("attention.output.LayerNorm.bias")
-      let iW = try t("intermediate.dense.weight"), iB = try t("intermediate.dense.bias")
-      let o2W = try t("output.dense.weight"), o2B = try t("output.dense.bias")
-      let ln2W = try t("output.LayerNorm.weight"), ln2B = try t("output.LayerNorm.bias")
-      for (s, x) in hidden.enumerated() {
-        let n = sequences[s].count
-        let q = Ops.linear(x, rows: n, qW, out: dim, in: dim, bias: qB)
-        let k = Ops.linear(x, rows: n, kW, out: dim, in: dim, bias: kB)
-        let v = Ops.linear(x, rows: n, vW, out: dim, in: dim, bias: vB)
-        let a = Ops.attention(q: q, k: k, v: v, tokens: n, heads: heads, kvHeads: heads, headDim: dim / heads, causal: false)
-        var h = Ops.linear(a, rows: n, oW, out: dim, in: dim, bias: oB)
-        Ops.add(&h, x)
-        Ops.layerNorm(&h, rows: n, dim: dim, weight: ln1W, bias: ln1B, eps: eps)
-        var f = Ops.linear(h, rows: n, iW, out: inter, in: dim, bias: iB)
-        for i in f.indices { f[i] = Ops.geluErf(f[i]) }
-        var out = Ops.linear(f, rows: n, o2W, out: dim, in: inter, bias: o2B)
-        Ops.add(&out, h)
-        Ops.layerNorm(&out, rows: n, dim: dim, weight: ln2W, bias: ln2B, eps: eps)
-        hidden[s] = out
-      }
+      let q = Ops.linear(x, rows: n, try t("attention.self.query.weight"), out: dim, in: dim, bias: try t("attention.self.query.bias"))
+      let k = Ops.linear(x, rows: n, try t("attention.self.key.weight"), out: dim, in: dim, bias: try t("attention.self.key.bias"))
+      let v = Ops.linear(x, rows: n, try t("attention.self.value.weight"), out: dim, in: dim, bias: try t("attention.self.value.bias"))
+      let a = Models.attention(q: q, k: k, v: v, ranges: ranges, heads: heads, kvHeads: heads, headDim: dim / heads, causal: false)
+      var h = Ops.linear(a, rows: n, try t("attention.output.dense.weight"), out: dim, in: dim, bias: try t("attention.output.dense.bias"))
+      Ops.add(&h, x)
+      Ops.layerNorm(&h, rows: n, dim: dim, weight: try t("attention.output.LayerNorm.weight"), bias: try t("attention.output.LayerNorm.bias"), eps: eps)
+      var f = Ops.linear(h, rows: n, try t("intermediate.dense.weight"), out: inter, in: dim, bias: try t("intermediate.dense.bias"))
+      for i in f.indices { f[i] = Ops.geluErf(f[i]) }
+      var out = Ops.linear(f, rows: n, try t("output.dense.weight"), out: dim, in: inter, bias: try t("output.dense.bias"))
+      Ops.add(&out, h)
+      Ops.layerNorm(&out, rows: n, dim: dim, weight: try t("output.LayerNorm.weight"), bias: try t("output.LayerNorm.bias"), eps: eps)
+      x = out
     }
-    return hidden
+    return Models.split(x, ranges, dim: dim)
   }
 }
 
@@ -155,16 +172,17 @@ struct Llama: ForwardModel {
 
   /// HF's rotary embedding: inv_freq in f32, angles pos·inv_freq, then
   /// rotate-half on each head.
-  func rope(_ x: inout [Float], tokens: Int, heads h: Int) {
+  /// Positions count from each sequence's first row.
+  func rope(_ x: inout [Float], rows: Range<Int>, heads h: Int) {
     let half = headDim / 2
     var inv = [Float](repeating: 0, count: half)
     for i in 0..<half { inv[i] = 1 / Float(pow(theta, Double(2 * i) / Double(headDim))) }
-    for t in 0..<tokens {
+    for t in 0..<rows.count {
       for i in 0..<half {
         let angle = Float(t) * inv[i]
         let c = cosf(angle), s = sinf(angle)
         for hh in 0..<h {
-          let base = t * h * headDim + hh * headDim
+          let base = (rows.lowerBound + t) * h * headDim + hh * headDim
           let a = x[base + i], b = x[base + i + half]
           x[base + i] = a * c - b * s
           x[base + i + half] = b * c + a * s
@@ -176,42 +194,35 @@ struct Llama: ForwardModel {
   func run(_ sequences: [[Int]]) throws -> [[Float]] {
     try Models.check(sequences, vocab: vocabSize, maxPositions: nil)
     let embed = try w.load("model.embed_tokens.weight")
-    var hidden = sequences.map { Models.embed(embed, dim: dim, $0) }
+    let ranges = Models.offsets(sequences)
+    let n = ranges.last?.upperBound ?? 0
+    var x = Models.embed(embed, dim: dim, sequences.flatMap { $0 })
     for l in 0..<layers {
       let pre = "model.layers.\(l)."
       func t(_ s: String) throws -> [Float] { try w.load(pre + s) }
       func bias(_ s: String) throws -> [Float]? { w.has(pre + s) ? try w.load(pre + s) : nil }
-      let n1 = try t("input_layernorm.weight"), n2 = try t("post_attention_layernorm.weight")
-      let qW = try t("self_attn.q_proj.weight"), kW = try t("self_attn.k_proj.weight"), vW = try t("self_attn.v_proj.weight")
-      let qB = try bias("self_attn.q_proj.bias"), kB = try bias("self_attn.k_proj.bias"), vB = try bias("self_attn.v_proj.bias")
-      let oW = try t("self_attn.o_proj.weight")
-      let gW = try t("mlp.gate_proj.weight"), uW = try t("mlp.up_proj.weight"), dW = try t("mlp.down_proj.weight")
-      for (s, x) in hidden.enumerated() {
-        let n = sequences[s].count
-        let h = Ops.rmsNorm(x, rows: n, dim: dim, weight: n1, eps: eps)
-        var q = Ops.linear(h, rows: n, qW, out: heads * headDim, in: dim, bias: qB)
-        var k = Ops.linear(h, rows: n, kW, out: kvHeads * headDim, in: dim, bias: kB)
-        let v = Ops.linear(h, rows: n, vW, out: kvHeads * headDim, in: dim, bias: vB)
-        rope(&q, tokens: n, heads: heads)
-        rope(&k, tokens: n, heads: kvHeads)
-        let a = Ops.attention(q: q, k: k, v: v, tokens: n, heads: heads, kvHeads: kvHeads, headDim: headDim, causal: true)
-        var y = Ops.linear(a, rows: n, oW, out: dim, in: heads * headDim)
-        Ops.add(&y, x)
-        let h2 = Ops.rmsNorm(y, rows: n, dim: dim, weight: n2, eps: eps)
-        var g = Ops.linear(h2, rows: n, gW, out: inter, in: dim)
-        let u = Ops.linear(h2, rows: n, uW, out: inter, in: dim)
-        for i in g.indices { g[i] = Ops.silu(g[i]) * u[i] }
-        let down = Ops.linear(g, rows: n, dW, out: dim, in: inter)
-        Ops.add(&y, down)
-        hidden[s] = y
+      let h = Ops.rmsNorm(x, rows: n, dim: dim, weight: try t("input_layernorm.weight"), eps: eps)
+      var q = Ops.linear(h, rows: n, try t("self_attn.q_proj.weight"), out: heads * headDim, in: dim, bias: try bias("self_attn.q_proj.bias"))
+      var k = Ops.linear(h, rows: n, try t("self_attn.k_proj.weight"), out: kvHeads * headDim, in: dim, bias: try bias("self_attn.k_proj.bias"))
+      let v = Ops.linear(h, rows: n, try t("self_attn.v_proj.weight"), out: kvHeads * headDim, in: dim, bias: try bias("self_attn.v_proj.bias"))
+      for r in ranges {
+        rope(&q, rows: r, heads: heads)
+        rope(&k, rows: r, heads: kvHeads)
       }
+      let a = Models.attention(q: q, k: k, v: v, ranges: ranges, heads: heads, kvHeads: kvHeads, headDim: headDim, causal: true)
+      var y = Ops.linear(a, rows: n, try t("self_attn.o_proj.weight"), out: dim, in: heads * headDim)
+      Ops.add(&y, x)
+      let h2 = Ops.rmsNorm(y, rows: n, dim: dim, weight: try t("post_attention_layernorm.weight"), eps: eps)
+      var g = Ops.linear(h2, rows: n, try t("mlp.gate_proj.weight"), out: inter, in: dim)
+      let u = Ops.linear(h2, rows: n, try t("mlp.up_proj.weight"), out: inter, in: dim)
+      for i in g.indices { g[i] = Ops.silu(g[i]) * u[i] }
+      Ops.add(&y, Ops.linear(g, rows: n, try t("mlp.down_proj.weight"), out: dim, in: inter))
+      x = y
     }
     let norm = try w.load("model.norm.weight")
     let head = w.has("lm_head.weight") ? try w.load("lm_head.weight") : embed
-    return hidden.enumerated().map { s, x in
-      let n = sequences[s].count
-      return Ops.linear(Ops.rmsNorm(x, rows: n, dim: dim, weight: norm, eps: eps), rows: n, head, out: vocabSize, in: dim)
-    }
+    let logits = Ops.linear(Ops.rmsNorm(x, rows: n, dim: dim, weight: norm, eps: eps), rows: n, head, out: vocabSize, in: dim)
+    return Models.split(logits, ranges, dim: vocabSize)
   }
 }
 
@@ -242,46 +253,38 @@ struct GPT2: ForwardModel {
   func run(_ sequences: [[Int]]) throws -> [[Float]] {
     try Models.check(sequences, vocab: vocabSize, maxPositions: maxPositions)
     let wte = try w.load(p("wte.weight")), wpe = try w.load(p("wpe.weight"))
-    var hidden = sequences.map { s -> [Float] in
-      var x = Models.embed(wte, dim: dim, s)
-      for i in 0..<s.count { for c in 0..<dim { x[i * dim + c] += wpe[i * dim + c] } }
-      return x
+    let ranges = Models.offsets(sequences)
+    let n = ranges.last?.upperBound ?? 0
+    var x = Models.embed(wte, dim: dim, sequences.flatMap { $0 })
+    for (s, r) in ranges.enumerated() {
+      for i in 0..<sequences[s].count { for c in 0..<dim { x[(r.lowerBound + i) * dim + c] += wpe[i * dim + c] } }
     }
     for l in 0..<layers {
       func t(_ s: String) throws -> [Float] { try w.load(p("h.\(l).") + s) }
-      let ln1W = try t("ln_1.weight"), ln1B = try t("ln_1.bias"), ln2W = try t("ln_2.weight"), ln2B = try t("ln_2.bias")
-      let aW = try t("attn.c_attn.weight"), aB = try t("attn.c_attn.bias"), pW = try t("attn.c_proj.weight"), pB = try t("attn.c_proj.bias")
-      let fW = try t("mlp.c_fc.weight"), fB = try t("mlp.c_fc.bias"), mW = try t("mlp.c_proj.weight"), mB = try t("mlp.c_proj.bias")
-      for (s, x) in hidden.enumerated() {
-        let n = sequences[s].count
-        var h = x
-        Ops.layerNorm(&h, rows: n, dim: dim, weight: ln1W, bias: ln1B, eps: eps)
-        let qkv = Ops.conv1d(h, rows: n, aW, in: dim, out: 3 * dim, bias: aB)
-        var q = [Float](repeating: 0, count: n * dim), k = q, v = q
-        for i in 0..<n { for c in 0..<dim {
+      var h = x
+      Ops.layerNorm(&h, rows: n, dim: dim, weight: try t("ln_1.weight"), bias: try t("ln_1.bias"), eps: eps)
+      let qkv = Ops.conv1d(h, rows: n, try t("attn.c_attn.weight"), in: dim, out: 3 * dim, bias: try t("attn.c_attn.bias"))
+      var q = [Float](repeating: 0, count: n * dim), k = q, v = q
+      for i in 0..<n {
+        for c in 0..<dim {
           q[i * dim + c] = qkv[i * 3 * dim + c]
           k[i * dim + c] = qkv[i * 3 * dim + dim + c]
           v[i * dim + c] = qkv[i * 3 * dim + 2 * dim + c]
-        } }
-        let a = Ops.attention(q: q, k: k, v: v, tokens: n, heads: heads, kvHeads: heads, headDim: dim / heads, causal: true)
-        var y = Ops.conv1d(a, rows: n, pW, in: dim, out: dim, bias: pB)
-        Ops.add(&y, x)
-        var h2 = y
-        Ops.layerNorm(&h2, rows: n, dim: dim, weight: ln2W, bias: ln2B, eps: eps)
-        var f = Ops.conv1d(h2, rows: n, fW, in: dim, out: inter, bias: fB)
-        for i in f.indices { f[i] = Ops.geluTanh(f[i]) }
-        Ops.add(&y, Ops.conv1d(f, rows: n, mW, in: inter, out: dim, bias: mB))
-        hidden[s] = y
+        }
       }
+      let a = Models.attention(q: q, k: k, v: v, ranges: ranges, heads: heads, kvHeads: heads, headDim: dim / heads, causal: true)
+      var y = Ops.conv1d(a, rows: n, try t("attn.c_proj.weight"), in: dim, out: dim, bias: try t("attn.c_proj.bias"))
+      Ops.add(&y, x)
+      var h2 = y
+      Ops.layerNorm(&h2, rows: n, dim: dim, weight: try t("ln_2.weight"), bias: try t("ln_2.bias"), eps: eps)
+      var f = Ops.conv1d(h2, rows: n, try t("mlp.c_fc.weight"), in: dim, out: inter, bias: try t("mlp.c_fc.bias"))
+      for i in f.indices { f[i] = Ops.geluTanh(f[i]) }
+      Ops.add(&y, Ops.conv1d(f, rows: n, try t("mlp.c_proj.weight"), in: inter, out: dim, bias: try t("mlp.c_proj.bias")))
+      x = y
     }
-    let lnW = try w.load(p("ln_f.weight")), lnB = try w.load(p("ln_f.bias"))
+    Ops.layerNorm(&x, rows: n, dim: dim, weight: try w.load(p("ln_f.weight")), bias: try w.load(p("ln_f.bias")), eps: eps)
     let head = w.has("lm_head.weight") ? try w.load("lm_head.weight") : wte
-    return hidden.enumerated().map { s, x in
-      var h = x
-      let n = sequences[s].count
-      Ops.layerNorm(&h, rows: n, dim: dim, weight: lnW, bias: lnB, eps: eps)
-      return Ops.linear(h, rows: n, head, out: vocabSize, in: dim)
-    }
+    return Models.split(Ops.linear(x, rows: n, head, out: vocabSize, in: dim), ranges, dim: vocabSize)
   }
 }
 
