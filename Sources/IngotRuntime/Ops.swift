@@ -6,7 +6,7 @@ enum Ops {
   /// y[n×m] = x[n×k] · w[m×k]ᵀ (+ bias): a PyTorch Linear (weight [out, in]).
   static func linear(_ x: [Float], rows n: Int, _ w: [Float], out m: Int, in k: Int, bias: [Float]? = nil) -> [Float] {
     var y = [Float](repeating: 0, count: n * m)
-    if let bias { for r in 0..<n { for c in 0..<m { y[r * m + c] = bias[c] } } }
+    if let bias { fillRows(&y, rows: n, bias) }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(m), Int32(k), 1, x, Int32(k), w, Int32(k), bias == nil ? 0 : 1, &y, Int32(m))
     return y
   }
@@ -14,24 +14,41 @@ enum Ops {
   /// y[n×m] = x[n×k] · w[k×m] (+ bias): GPT-2's Conv1D (weight [in, out]).
   static func conv1d(_ x: [Float], rows n: Int, _ w: [Float], in k: Int, out m: Int, bias: [Float]) -> [Float] {
     var y = [Float](repeating: 0, count: n * m)
-    for r in 0..<n { for c in 0..<m { y[r * m + c] = bias[c] } }
+    fillRows(&y, rows: n, bias)
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(m), Int32(k), 1, x, Int32(k), w, Int32(m), 1, &y, Int32(m))
     return y
   }
 
-  static func layerNorm(_ x: inout [Float], rows: Int, dim: Int, weight: [Float], bias: [Float], eps: Float) {
-    for r in 0..<rows {
-      var mean: Float = 0
-      for c in 0..<dim { mean += x[r * dim + c] }
-      mean /= Float(dim)
-      var variance: Float = 0
-      for c in 0..<dim {
-        let d = x[r * dim + c] - mean
-        variance += d * d
+  /// Every row of `y` set to `bias` (before a product accumulates onto it).
+  static func fillRows(_ y: inout [Float], rows n: Int, _ bias: [Float]) {
+    let m = bias.count
+    y.withUnsafeMutableBufferPointer { out in
+      bias.withUnsafeBufferPointer { b in
+        for r in 0..<n { (out.baseAddress! + r * m).update(from: b.baseAddress!, count: m) }  // audited: n·m = count, m > 0
       }
-      variance /= Float(dim)
-      let inv = 1 / (variance + eps).squareRoot()
-      for c in 0..<dim { x[r * dim + c] = (x[r * dim + c] - mean) * inv * weight[c] + bias[c] }
+    }
+  }
+
+  static func layerNorm(_ x: inout [Float], rows: Int, dim: Int, weight: [Float], bias: [Float], eps: Float) {
+    x.withUnsafeMutableBufferPointer { xp in
+      weight.withUnsafeBufferPointer { wp in
+        bias.withUnsafeBufferPointer { bp in
+          for r in 0..<rows {
+            let row = xp.baseAddress! + r * dim  // audited: rows·dim = count
+            var mean: Float = 0
+            for c in 0..<dim { mean += row[c] }
+            mean /= Float(dim)
+            var variance: Float = 0
+            for c in 0..<dim {
+              let d = row[c] - mean
+              variance += d * d
+            }
+            variance /= Float(dim)
+            let inv = 1 / (variance + eps).squareRoot()
+            for c in 0..<dim { row[c] = (row[c] - mean) * inv * wp[c] + bp[c] }
+          }
+        }
+      }
     }
   }
 
@@ -96,5 +113,7 @@ enum Ops {
     return out
   }
 
-  static func add(_ a: inout [Float], _ b: [Float]) { for i in a.indices { a[i] += b[i] } }
+  static func add(_ a: inout [Float], _ b: [Float]) {
+    a.withUnsafeMutableBufferPointer { ap in b.withUnsafeBufferPointer { bp in for i in 0..<min(ap.count, bp.count) { ap[i] += bp[i] } } }
+  }
 }
