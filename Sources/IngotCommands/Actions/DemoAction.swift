@@ -89,6 +89,9 @@ public struct DemoAction: Sendable {
     for (k, name) in ["int8", "int4"].enumerated() {
       let v = try ValidateAction(base: out, candidate: dir + "/model-\(name).ingot").run()
       log("\(10 + k). validate \(name) against the original: " + ValidateAction.summary(v).replacingNewlines("\n   "))
+      if !v.passed {
+        log("   (expected for \(name) on this tiny random model: 4 bits move its outputs more than the default gates allow; on all-MiniLM-L6-v2 int4 keeps a pooled cosine above 0.95, see BENCHMARKS.md)")
+      }
     }
     log("done. files are in \(dir)")
   }
