@@ -256,6 +256,12 @@ def main():
         kv = [gstr("general.architecture") + struct.pack("<I", 8) + gstr("llama"),
               gstr("llama.attention.head_count") + struct.pack("<I", 4) + struct.pack("<I", n_head),
               gstr("llama.attention.head_count_kv") + struct.pack("<I", 4) + struct.pack("<I", n_kv)]
+        # The keys llama.cpp's converter writes for the config (u32 = 4, f32 = 6).
+        kv += [gstr("llama." + k) + struct.pack("<I", 4) + struct.pack("<I", cfg[c]) for k, c in
+               [("context_length", "max_position_embeddings"), ("embedding_length", "hidden_size"),
+                ("block_count", "num_hidden_layers"), ("feed_forward_length", "intermediate_size")]]
+        kv += [gstr("llama.attention.layer_norm_rms_epsilon") + struct.pack("<If", 6, cfg["rms_norm_eps"]),
+               gstr("llama.rope.freq_base") + struct.pack("<If", 6, cfg["rope_parameters"]["rope_theta"])]
         out_g = b"GGUF" + struct.pack("<IQQ", 3, len(tensors), len(kv)) + b"".join(kv)
         offset, blobs = 0, []
         for g, w in tensors:
@@ -271,6 +277,14 @@ def main():
         check(sorted(gl.names()) == sorted(orig), "GGUF llama: Hugging Face names")
         for hf, w in orig.items():
             check(np.array_equal(gl.array(hf), w), f"GGUF llama {hf}: equals the original (q/k un-permuted)")
+        # ... and it runs: our forward pass on the GGUF-born container gives
+        # the logits transformers computed for the original checkpoint.
+        ids = np.load(os.path.join(llama, "input_ids.npy")).reshape(-1)
+        ingot(binary, "forward", os.path.join(tmp, "gl.ingot"), "--tokens", ",".join(str(int(t)) for t in ids),
+              "-o", os.path.join(tmp, "gl-logits.npy"))
+        got, want_logits = np.load(os.path.join(tmp, "gl-logits.npy")), np.load(os.path.join(llama, "expected_logits.npy"))
+        check(got.shape == want_logits.reshape(got.shape).shape and float(np.abs(got - want_logits.reshape(got.shape)).max()) <= 1e-4,
+              "GGUF-born llama: forward logits equal transformers' within 1e-4")
         ingot(binary, "convert", gpath, "-o", os.path.join(tmp, "gg.ingot"), "--names", "gguf")
         gg = IngotFile(os.path.join(tmp, "gg.ingot"))
         check(np.array_equal(gg.array("blk.0.attn_q.weight"), dict(tensors)["blk.0.attn_q.weight"]), "--names gguf keeps llama.cpp rows")

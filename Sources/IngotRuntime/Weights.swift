@@ -47,10 +47,15 @@ public final class Weights {
     return out
   }
 
-  /// The model's config.json, kept as container metadata by convert.
+  /// The model's config.json, kept as container metadata by convert, or one
+  /// translated from the GGUF keys of a GGUF-born container.
   public func config() throws -> JSONValue {
-    guard let text = reader.metadata["files/config.json"] else { throw RuntimeError.unsupported("no config.json in this container (convert the model folder, not the weights file)") }
-    do { return try JSONParser.parse(Array(text.utf8)) } catch { throw RuntimeError.unsupported("config.json: \(error.description)") }
+    if let text = reader.metadata["files/config.json"] {
+      do { return try JSONParser.parse(Array(text.utf8)) } catch { throw RuntimeError.unsupported("config.json: \(error.description)") }
+    }
+    // A GGUF-born container: its llama.cpp keys say the same things.
+    if let config = try GGUFConfig.translate(reader.metadata, shape: { try? self.shape($0) }) { return config }
+    throw RuntimeError.unsupported("no config.json in this container (convert the model folder, not the weights file)")
   }
 }
 

@@ -33,7 +33,9 @@ public final class GGUFSource: TensorSource, @unchecked Sendable {
       if case .int(let kv)? = meta("llama.attention.head_count_kv"), kv > 0 { kvHeads = kv } else { kvHeads = heads }
       for (i, t) in file.tensors.enumerated() {
         guard let (name, permute) = LlamaNames.hf(t.name, heads: Int(heads), kvHeads: Int(kvHeads)) else {
-          if t.name == "rope_freqs.weight" { continue }  // computed from rope_theta in HF models
+          // Llama 3's frequency factors have no HF tensor (HF computes them
+          // from rope_scaling); kept under llama.cpp's name, never dropped.
+          if t.name == "rope_freqs.weight" { plan.append((i, t.name, nil)); continue }
           throw GGUFError.invalid(file: path, offset: 0, reason: "\(t.name): no Hugging Face name for this tensor; use --names gguf")
         }
         plan.append((i, name, permute))
