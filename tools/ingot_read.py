@@ -80,16 +80,16 @@ def _f8_e5m2_to_f32(b):
     return (b.astype(np.uint16) << 8).view("<f2").astype(np.float32)
 
 
-def join_planes(planes, width):
+def join_planes(planes, width, rotate):
     """Inverse of the byte-plane transform (formats/ingot-v1.md §6.1): byte
-    planes, most significant first, of each element rotated left by one bit."""
+    planes, most significant first, of each element rotated left by `rotate` bits."""
     kind = {2: np.uint16, 4: np.uint32, 8: np.uint64}[width]
     bits = 8 * width
     p = np.frombuffer(planes, dtype=np.uint8).reshape(width, -1).astype(kind)
     r = np.zeros(p.shape[1], dtype=kind)
     for i in range(width):
         r |= p[i] << kind(bits - 8 - 8 * i)
-    v = (r >> kind(1)) | (r << kind(bits - 1))
+    v = (r >> kind(rotate)) | (r << kind(bits - rotate)) if rotate else r
     return v.astype(np.dtype(kind).newbyteorder("<")).tobytes()
 
 
@@ -108,6 +108,11 @@ def check_chunk_table(t, payload_length, path):
     if d["transform"] == "byteplane":
         if t["encoding"]["kind"] != "raw" or t["dtype"] not in ("f16", "bf16", "f32", "f64") or size % (DTYPES[t["dtype"]][1] // 8):
             bad("byteplane needs a raw float tensor and whole elements per chunk")
+        rotate = d.get("rotate", 1)  # absent in files written before the field: one
+        if not isinstance(rotate, int) or isinstance(rotate, bool) or not 0 <= rotate < DTYPES[t["dtype"]][1]:
+            bad("rotate out of range")
+    elif "rotate" in d:
+        bad("rotate applies to the byteplane transform only")
     chunks = d.get("chunks")
     if not isinstance(chunks, list) or len(chunks) != -(-payload_length // size):
         bad("chunk table has the wrong number of chunks")
@@ -281,7 +286,7 @@ class IngotFile:
                 planes = zstandard.ZstdDecompressor().decompress(frame, max_output_size=size)
             except zstandard.ZstdError as e:
                 raise IngotError("%s: %s: chunk %d: %s" % (self.path, name, i, e))
-            out.append(join_planes(planes, width) if width else planes)
+            out.append(join_planes(planes, width, d.get("rotate", 1)) if width else planes)
         return b"".join(out)
 
     def quantized(self, name):

@@ -14,9 +14,9 @@ public enum ChunkCodec {
   }
 
   /// Compresses `input` (one chunk of payload). `width` > 1 applies the
-  /// byte-plane transform first (the chunk holds whole elements). Returns
-  /// the stored bytes and whether they are the raw chunk.
-  public static func compress(_ input: UnsafeRawBufferPointer, width: Int, level: Int32) throws(Failure) -> (bytes: [UInt8], raw: Bool) {
+  /// byte-plane transform first, rotating by `rotate` (the chunk holds
+  /// whole elements). Returns the stored bytes and whether they are the raw chunk.
+  public static func compress(_ input: UnsafeRawBufferPointer, width: Int, rotate: Int, level: Int32) throws(Failure) -> (bytes: [UInt8], raw: Bool) {
     guard input.count > 0, let base = input.baseAddress else { return ([], true) }
     // A compression context and its two scratch buffers are reused across
     // chunks: fresh 1 MiB buffers are fresh pages to fault in every time.
@@ -26,7 +26,7 @@ public enum ChunkCodec {
     ZSTD_CCtx_reset(ctx, ZSTD_reset_session_and_parameters)
     var source = input
     if width > 1 {
-      BytePlanes.split(base, worker.planes, count: input.count / width, width: width)
+      BytePlanes.split(base, worker.planes, count: input.count / width, width: width, rotate: rotate)
       source = UnsafeRawBufferPointer(start: worker.planes, count: input.count)
     }
     ZSTD_CCtx_setParameter(ctx, ZSTD_c_compressionLevel, level)
@@ -112,7 +112,7 @@ public enum ChunkCodec {
   /// Decompresses one stored chunk into `output`, which is exactly the
   /// chunk's decoded size; checks the frame's declared size first, so a
   /// lying frame is refused before any work, and the frame checksum after.
-  public static func decompress(_ stored: UnsafeRawBufferPointer, raw: Bool, width: Int, into output: UnsafeMutableRawBufferPointer) throws(Failure) {
+  public static func decompress(_ stored: UnsafeRawBufferPointer, raw: Bool, width: Int, rotate: Int, into output: UnsafeMutableRawBufferPointer) throws(Failure) {
     if raw {
       guard stored.count == output.count else { throw Failure("raw chunk holds \(stored.count) bytes, expected \(output.count)") }
       if let o = output.baseAddress, let s = stored.baseAddress { o.copyMemory(from: s, byteCount: stored.count) }
@@ -124,22 +124,50 @@ public enum ChunkCodec {
       throw Failure(declared >= UInt64.max - 1 ? "chunk is not a zstd frame with a declared size (corrupted or truncated)"
         : "chunk declares \(declared) decompressed bytes, expected \(output.count)")
     }
-    guard let ctx = ZSTD_createDCtx() else { throw Failure("zstd: out of memory") }
-    defer { ZSTD_freeDCtx(ctx) }
-    let target: UnsafeMutableRawPointer
-    var planes: UnsafeMutableRawBufferPointer? = nil
-    if width > 1 {
-      planes = UnsafeMutableRawBufferPointer.allocate(byteCount: output.count, alignment: 64)
-      target = planes!.baseAddress!  // audited: count > 0
-    } else {
-      target = dst
-    }
-    defer { planes?.deallocate() }
-    let n = ZSTD_decompressDCtx(ctx, target, output.count, src, stored.count)
+    // A decompression context and the plane buffer are reused across
+    // chunks, like the compressor's: fresh ones cost page faults every chunk.
+    let worker = Decoder.take(capacity: width > 1 ? output.count : 0)
+    defer { Decoder.give(worker) }
+    let target = width > 1 ? worker.planes : dst
+    let n = ZSTD_decompressDCtx(worker.dctx, target, output.count, src, stored.count)
     guard ZSTD_isError(n) == 0 else { throw Failure("zstd: " + String(cString: ZSTD_getErrorName(n))) }
     guard n == output.count else { throw Failure("chunk decompressed to \(n) bytes, expected \(output.count)") }
-    if width > 1 { BytePlanes.join(target, dst, count: output.count / width, width: width) }
+    if width > 1 { BytePlanes.join(target, dst, count: output.count / width, width: width, rotate: rotate) }
   }
+}
+
+/// A zstd decompression context with a plane buffer, kept in a small pool.
+final class Decoder: @unchecked Sendable {
+  // @unchecked: a decoder is used by one thread at a time (taken from the pool).
+  let dctx: OpaquePointer
+  var planes: UnsafeMutableRawPointer
+  var capacity: Int
+
+  init(capacity: Int) {
+    dctx = ZSTD_createDCtx()!  // audited: fails only when out of memory, which aborts anyway
+    self.capacity = max(capacity, 64)
+    planes = UnsafeMutableRawPointer.allocate(byteCount: self.capacity, alignment: 64)
+  }
+
+  deinit {
+    ZSTD_freeDCtx(dctx)
+    planes.deallocate()
+  }
+
+  nonisolated(unsafe) static var pool: [Decoder] = []
+  static let lock = PoolLock()
+
+  static func take(capacity: Int) -> Decoder {
+    let d = lock.locked { pool.popLast() } ?? Decoder(capacity: capacity)
+    if capacity > d.capacity {
+      d.planes.deallocate()
+      d.capacity = capacity
+      d.planes = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 64)
+    }
+    return d
+  }
+
+  static func give(_ d: Decoder) { lock.locked { if pool.count < 16 { pool.append(d) } } }
 }
 
 /// A pthread mutex (this module sits below IngotContainer's).

@@ -142,7 +142,7 @@ public final class ContainerReader: TensorSource, @unchecked Sendable {
       let part = UnsafeRawBufferPointer(rebasing: src[offsets[i]..<(offsets[i] + c.stored)])
       let range = table.decodedRange(i)
       do throws(ChunkCodec.Failure) {
-        try ChunkCodec.decompress(part, raw: c.raw, width: width, into: UnsafeMutableRawBufferPointer(rebasing: dst[range]))
+        try ChunkCodec.decompress(part, raw: c.raw, width: width, rotate: table.rotate, into: UnsafeMutableRawBufferPointer(rebasing: dst[range]))
       } catch {
         failures.record(i, .invalidTensor(file: file, tensor: name, reason: "chunk \(i): \(error.reason)"))
       }
@@ -169,7 +169,7 @@ public final class ContainerReader: TensorSource, @unchecked Sendable {
       let range = table.decodedRange(i)
       let out = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<range.count])
       do throws(ChunkCodec.Failure) {
-        try ChunkCodec.decompress(UnsafeRawBufferPointer(rebasing: stored[offsets[i]..<(offsets[i] + c.stored)]), raw: c.raw, width: planeWidth(entry, table), into: out)
+        try ChunkCodec.decompress(UnsafeRawBufferPointer(rebasing: stored[offsets[i]..<(offsets[i] + c.stored)]), raw: c.raw, width: planeWidth(entry, table), rotate: table.rotate, into: out)
       } catch {
         throw ContainerError.invalidTensor(file: path, tensor: entry.name, reason: "chunk \(i): \(error.reason)")
       }

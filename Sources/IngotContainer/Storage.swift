@@ -22,6 +22,7 @@ public struct Storage: Equatable, Sendable {
     if let t = chunks {
       object["encoded_length"] = .int(Int64(t.encodedLength))
       object["transform"] = .string(t.transform.rawValue)
+      if t.transform == .byteplane { object["rotate"] = .int(Int64(t.rotate)) }
       object["chunk_size"] = .int(Int64(t.chunkSize))
       object["chunks"] = .array(t.chunks.map { .array([.int(Int64($0.stored)), .int($0.raw ? 1 : 0)]) })
     }
@@ -35,7 +36,8 @@ public struct Storage: Equatable, Sendable {
 public struct ChunkTable: Equatable, Sendable {
   public enum Transform: String, Sendable {
     case none
-    /// Byte planes of sign-rotated floats (§6.1); the element width comes from the dtype.
+    /// Byte planes of bit-rotated floats (§6.1); the element width comes
+    /// from the dtype, the rotation from `rotate`.
     case byteplane
   }
 
@@ -56,12 +58,15 @@ public struct ChunkTable: Equatable, Sendable {
   public var transform: Transform
   public var chunkSize: Int
   public var chunks: [Chunk]
+  /// Left rotation of each element before the byte-plane split.
+  public var rotate: Int
 
-  public init(encodedLength: Int, transform: Transform, chunkSize: Int, chunks: [Chunk]) {
+  public init(encodedLength: Int, transform: Transform, chunkSize: Int, chunks: [Chunk], rotate: Int = 0) {
     self.encodedLength = encodedLength
     self.transform = transform
     self.chunkSize = chunkSize
     self.chunks = chunks
+    self.rotate = transform == .byteplane ? rotate : 0
   }
 
   public func decodedRange(_ i: Int) -> Range<Int> { (i * chunkSize)..<min(encodedLength, (i + 1) * chunkSize) }
@@ -85,9 +90,16 @@ public struct ChunkTable: Equatable, Sendable {
     guard let size = data["chunk_size"]?.intValue, size >= minChunkSize, size <= maxChunkSize else {
       throw bad("chunk_size must be between \(minChunkSize) and \(maxChunkSize)")
     }
+    var rotate = 0
     if transform == .byteplane {
       guard let w = elementWidth else { throw bad("byteplane applies to raw f16, bf16, f32 and f64 only") }
       guard Int(size) % w == 0 else { throw bad("chunk_size is not a whole number of elements") }
+      // Absent in files written before the field existed, which rotated by one.
+      let r = data["rotate"].map { $0.intValue ?? -1 } ?? 1
+      guard r >= 0, r < Int64(8 * w) else { throw bad("rotate must be between 0 and \(8 * w - 1) for \(8 * w)-bit elements") }
+      rotate = Int(r)
+    } else if data["rotate"] != nil {
+      throw bad("rotate applies to the byteplane transform only")
     }
     guard let list = data["chunks"]?.arrayValue else { throw bad("missing chunk table") }
     let expected = (payloadLength + Int(size) - 1) / Int(size)
@@ -109,6 +121,6 @@ public struct ChunkTable: Equatable, Sendable {
       chunks.append(Chunk(stored: Int(n), raw: flags == 1))
     }
     guard total == storedLength else { throw bad("chunk lengths sum to \(total), stored length is \(storedLength)") }
-    return ChunkTable(encodedLength: payloadLength, transform: transform, chunkSize: Int(size), chunks: chunks)
+    return ChunkTable(encodedLength: payloadLength, transform: transform, chunkSize: Int(size), chunks: chunks, rotate: rotate)
   }
 }

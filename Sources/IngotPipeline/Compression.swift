@@ -25,6 +25,9 @@ public struct Compression: Equatable, Sendable {
     t.encoding.isRaw && [.f16, .bf16, .f32, .f64].contains(t.dtype) ? t.dtype.bits / 8 : 0
   }
 
+  /// The byte-plane rotation for a float dtype (BytePlanes.rotation).
+  public static func planeRotation(_ dtype: DType) -> Int { BytePlanes.rotation(width: dtype.bits / 8) }
+
   /// Hashes the payload and compresses its chunks in parallel, then writes
   /// the stored chunks in order. Returns the storage (with its chunk table)
   /// and the payload's digest.
@@ -33,6 +36,7 @@ public struct Compression: Equatable, Sendable {
       return (Storage(offset: writer.reserve(0), length: 0), Digest.sha256Hex(payload))
     }
     let width = Self.planeWidth(tensor)
+    let rotate = width > 0 ? Self.planeRotation(tensor.dtype) : 0
     let size = width > 0 ? chunkSize / width * width : chunkSize
     let count = (payload.count + size - 1) / size
     let results = CompressedChunks(count: count)
@@ -44,7 +48,7 @@ public struct Compression: Equatable, Sendable {
         return
       }
       let part = UnsafeRawBufferPointer(rebasing: source[(i * size)..<min(source.count, (i + 1) * size)])
-      results.set(i, Result { () throws(ChunkCodec.Failure) in try ChunkCodec.compress(part, width: width, level: level) })
+      results.set(i, Result { () throws(ChunkCodec.Failure) in try ChunkCodec.compress(part, width: width, rotate: rotate, level: level) })
     }
     if threads == 1 {
       for i in 0...count { work(i) }
@@ -71,7 +75,7 @@ public struct Compression: Equatable, Sendable {
       try bytes.withUnsafeBytes { try writer.write($0, at: at) }
       at += bytes.count
     }
-    let table = ChunkTable(encodedLength: payload.count, transform: width > 0 ? .byteplane : .none, chunkSize: size, chunks: chunks)
+    let table = ChunkTable(encodedLength: payload.count, transform: width > 0 ? .byteplane : .none, chunkSize: size, chunks: chunks, rotate: rotate)
     return (Storage(offset: offset, length: total, chunks: table), results.digest)
   }
 }

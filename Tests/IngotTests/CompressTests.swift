@@ -17,19 +17,34 @@ import Testing
   }
 
   @Test func bytePlanesFollowTheSpec() {
-    // f32 1.0 = 0x3F800000 → rotated 0x7F000000; −2.0 = 0xC0000000 → 0x80000001.
-    let values: [UInt32] = [0x3F80_0000, 0xC000_0000]
-    var planes = [UInt8](repeating: 0, count: 8)
-    values.withUnsafeBytes { src in planes.withUnsafeMutableBytes { BytePlanes.split(src.baseAddress!, $0.baseAddress!, count: 2, width: 4) } }
-    #expect(planes == [0x7F, 0x80, 0, 0, 0, 0, 0, 0x01])
-    var back = [UInt32](repeating: 0, count: 2)
-    planes.withUnsafeBytes { src in back.withUnsafeMutableBytes { BytePlanes.join(src.baseAddress!, $0.baseAddress!, count: 2, width: 4) } }
-    #expect(back == values)
-    // bf16 1.0 = 0x3F80 → rotated 0x7F00: exponent plane 0x7F.
-    let h: [UInt16] = [0x3F80, 0xBF80]
-    var hp = [UInt8](repeating: 0, count: 4)
-    h.withUnsafeBytes { src in hp.withUnsafeMutableBytes { BytePlanes.split(src.baseAddress!, $0.baseAddress!, count: 2, width: 2) } }
-    #expect(hp == [0x7F, 0x7F, 0x00, 0x01])
+    func split<T>(_ values: [T], width: Int, rotate: Int) -> [UInt8] {
+      var planes = [UInt8](repeating: 0, count: values.count * width)
+      values.withUnsafeBytes { src in planes.withUnsafeMutableBytes { BytePlanes.split(src.baseAddress!, $0.baseAddress!, count: values.count, width: width, rotate: rotate) } }
+      var back = [T](repeating: values[0], count: values.count)
+      planes.withUnsafeBytes { src in back.withUnsafeMutableBytes { BytePlanes.join(src.baseAddress!, $0.baseAddress!, count: values.count, width: width, rotate: rotate) } }
+      #expect(back.withUnsafeBytes { Array($0) } == values.withUnsafeBytes { Array($0) })
+      return planes
+    }
+    // The rotations writers use: the exponent's low six bits and the
+    // mantissa's top two lead in f32 and f64; 16-bit floats rotate by one.
+    #expect(BytePlanes.rotation(width: 4) == 3 && BytePlanes.rotation(width: 8) == 6 && BytePlanes.rotation(width: 2) == 1)
+    // f32 1.0 = 0x3F800000 → rotated by 3: 0xFC000001 (e5..e0 = 111111,
+    // m22 m21 = 00 | m4..m0, s = 0, e7 e6 = 01); −2.0 = 0xC0000000 → 0x00000006.
+    let f32: [UInt32] = [0x3F80_0000, 0xC000_0000]
+    #expect(split(f32, width: 4, rotate: 3) == [0xFC, 0x00, 0, 0, 0, 0, 0x01, 0x06])
+    // Rotated by one (files written before "rotate" existed): 0x7F000000, 0x80000001.
+    #expect(split(f32, width: 4, rotate: 1) == [0x7F, 0x80, 0, 0, 0, 0, 0, 0x01])
+    // bf16 1.0 = 0x3F80 → 0xFC01; −1.0 = 0xBF80 → 0xFC05. f16 1.0 = 0x3C00 → by one 0x7800.
+    #expect(split([UInt16(0x3F80), 0xBF80], width: 2, rotate: 3) == [0xFC, 0xFC, 0x01, 0x05])
+    #expect(split([UInt16(0x3C00), 0xBC00], width: 2, rotate: 1) == [0x78, 0x78, 0x00, 0x01])
+    // Longer than one vector, odd counts, every rotation: the inverse holds.
+    var rng = SplitMix64(seed: 9)
+    let many32 = (0..<37).map { _ in UInt32(truncatingIfNeeded: rng.next()) }
+    let many16 = (0..<37).map { _ in UInt16(truncatingIfNeeded: rng.next()) }
+    let many64 = (0..<5).map { _ in rng.next() }
+    for k in 0..<16 { _ = split(many16, width: 2, rotate: k) }
+    for k in 0..<32 { _ = split(many32, width: 4, rotate: k) }
+    for k in [0, 1, 6, 63] { _ = split(many64, width: 8, rotate: k) }
   }
 
   /// Every dtype, a quantized container and incompressible bytes survive
@@ -67,7 +82,12 @@ import Testing
     let x = try ContainerReader(path: tmp.file("xz.ingot"))
     let table = try #require(x.header.tensors.first { $0.name == "noise" }?.storage.chunks)
     #expect(table.chunks.count == (noise.count * 4 + 4095) / 4096 && table.chunks.allSatisfy(\.raw))
-    #expect(table.transform == .byteplane)
+    #expect(table.transform == .byteplane && table.rotate == 3)
+    // The rotation each float dtype gets (BytePlanes.rotation), as recorded.
+    let all = try ContainerReader(path: tmp.file("az.ingot")).header.tensors
+    var rotations: [DType: Int] = [:]
+    for t in all { if let c = t.storage.chunks { rotations[t.dtype] = c.rotate } }
+    #expect(rotations[.f32] == 3 && rotations[.bf16] == 1 && rotations[.f16] == 1 && rotations[.f64] == 6 && rotations[.i32] == 0)
     let smoothTable = try #require(x.header.tensors.first { $0.name == "smooth.weight" }?.storage.chunks)
     #expect(smoothTable.chunks.contains { !$0.raw })
     // Export of a compressed container equals export of the original.
@@ -163,13 +183,17 @@ import Testing
       d["chunks"] = .array(c)
     } != nil)
     #expect(try rewrite { $0["transform"] = .string("magic") }?.contains("transform") == true)
+    #expect(try rewrite { $0["rotate"] = .int(32) }?.contains("rotate") == true)
+    #expect(try rewrite { $0["rotate"] = .int(-1) }?.contains("rotate") == true)
+    // Without the field (files written before it existed), the rotation is one.
+    #expect(try rewrite { $0["rotate"] = nil } == nil)
 
     let big = [UInt8](repeating: 7, count: 8192)
-    let frame = try big.withUnsafeBytes { try ChunkCodec.compress($0, width: 0, level: 1) }
+    let frame = try big.withUnsafeBytes { try ChunkCodec.compress($0, width: 0, rotate: 0, level: 1) }
     #expect(!frame.raw)
     var small = [UInt8](repeating: 0, count: 4096)
     #expect(throws: ChunkCodec.Failure.self) {
-      try frame.bytes.withUnsafeBytes { src in try small.withUnsafeMutableBytes { try ChunkCodec.decompress(src, raw: false, width: 0, into: $0) } }
+      try frame.bytes.withUnsafeBytes { src in try small.withUnsafeMutableBytes { try ChunkCodec.decompress(src, raw: false, width: 0, rotate: 0, into: $0) } }
     }
   }
 }

@@ -69,7 +69,7 @@ public struct CompressAction: Sendable {
   /// Returns compress and decompress speed in payload bytes per second and the ratio.
   public static func benchmark(sources: [String], compression: Compression, dtype: DType?) throws -> (compress: Double, decompress: Double, ratio: Double) {
     let source = try FormatDetector.open(sources)
-    var payloads: [(bytes: [UInt8], width: Int)] = []
+    var payloads: [(bytes: [UInt8], width: Int, rotate: Int)] = []
     for (i, t) in source.tensors.enumerated() where t.encoding.isRaw {
       var target = t
       var bytes = try source.withPayload(i) { [UInt8]($0) }
@@ -80,13 +80,14 @@ public struct CompressAction: Sendable {
         try bytes.withUnsafeBytes { input in try out.withUnsafeMutableBytes { _ = try cast.apply(from: t, to: target, input: input, output: $0) } }
         bytes = out
       }
-      payloads.append((bytes, target.encoding.isRaw && [.f16, .bf16, .f32, .f64].contains(target.dtype) ? target.dtype.bits / 8 : 0))
+      let width = target.encoding.isRaw && [.f16, .bf16, .f32, .f64].contains(target.dtype) ? target.dtype.bits / 8 : 0
+      payloads.append((bytes, width, width > 0 ? Compression.planeRotation(target.dtype) : 0))
     }
     let total = payloads.reduce(0) { $0 + $1.bytes.count }
     var best = (Double.infinity, Double.infinity)
     var stored = 0
     for _ in 0..<3 {
-      var chunks: [[(bytes: [UInt8], raw: Bool, range: Range<Int>, width: Int, tensor: Int)]] = []
+      var chunks: [[(bytes: [UInt8], raw: Bool, range: Range<Int>, width: Int, rotate: Int)]] = []
       let t0 = DispatchTime.now().uptimeNanoseconds
       for (k, p) in payloads.enumerated() {
         let size = p.width > 0 ? compression.chunkSize / p.width * p.width : compression.chunkSize
@@ -95,11 +96,11 @@ public struct CompressAction: Sendable {
         p.bytes.withUnsafeBytes { buf in
           nonisolated(unsafe) let b = buf
           let work: @Sendable (Int) -> Void = { i in
-            slots.set(i, try? ChunkCodec.compress(UnsafeRawBufferPointer(rebasing: b[ranges[i]]), width: p.width, level: compression.level))
+            slots.set(i, try? ChunkCodec.compress(UnsafeRawBufferPointer(rebasing: b[ranges[i]]), width: p.width, rotate: p.rotate, level: compression.level))
           }
           if compression.threads == 1 { for i in ranges.indices { work(i) } } else { DispatchQueue.concurrentPerform(iterations: ranges.count, execute: work) }
         }
-        chunks.append(ranges.indices.compactMap { i in slots.get(i).map { ($0.bytes, $0.raw, ranges[i], p.width, k) } })
+        chunks.append(ranges.indices.compactMap { i in slots.get(i).map { ($0.bytes, $0.raw, ranges[i], p.width, p.rotate) } })
       }
       let t1 = DispatchTime.now().uptimeNanoseconds
       stored = chunks.joined().reduce(0) { $0 + $1.bytes.count }
@@ -110,7 +111,7 @@ public struct CompressAction: Sendable {
           nonisolated(unsafe) let ob = o
           let work: @Sendable (Int) -> Void = { i in
             let c = list[i]
-            c.bytes.withUnsafeBytes { s in _ = try? ChunkCodec.decompress(s, raw: c.raw, width: c.width, into: UnsafeMutableRawBufferPointer(rebasing: ob[c.range])) }
+            c.bytes.withUnsafeBytes { s in _ = try? ChunkCodec.decompress(s, raw: c.raw, width: c.width, rotate: c.rotate, into: UnsafeMutableRawBufferPointer(rebasing: ob[c.range])) }
           }
           if compression.threads == 1 { for i in list.indices { work(i) } } else { DispatchQueue.concurrentPerform(iterations: list.count, execute: work) }
         }
