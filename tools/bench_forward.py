@@ -5,7 +5,7 @@ usage: bench_forward.py INGOT_BINARY OUT_DIR
 
 MiniLM (tools/fetch-models) and a synthetic Llama-shaped model of about 100M
 parameters (hidden 768, 12 layers, 12 heads / 4 kv heads, FFN 2048, vocab
-8000, random weights), 8 sequences × 128 tokens, at 1 thread and at all
+8000, random weights), 8 sequences × 128 tokens, best of three runs, at 1 thread and at all
 cores (OPENBLAS_NUM_THREADS), next to the sgemm GFLOP/s measured in the same
 process; peak RSS from /usr/bin/time -v against the model's f32 size.
 """
@@ -61,9 +61,15 @@ for label, folder in models:
     size = os.path.getsize(os.path.join(folder, "model.safetensors")) / 1e6
     for threads in (1, cores):
         env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads))
-        r = subprocess.run(["/usr/bin/time", "-v", ingot, "forward", path, "--bench-sequences", "8", "--bench-tokens", "128"],
-                           capture_output=True, text=True, env=env, check=True)
-        f = dict(kv.split("=") for kv in r.stdout.split()[1:])
-        rss = int([l for l in r.stderr.splitlines() if "Maximum resident" in l][0].split(": ")[1]) / 1024
+        # Best of three processes (by tokens/s); each reports the sgemm
+        # rate it measured itself, so the fraction pairs numbers of one run.
+        runs = []
+        for _ in range(3):
+            r = subprocess.run(["/usr/bin/time", "-v", ingot, "forward", path, "--bench-sequences", "8", "--bench-tokens", "128"],
+                               capture_output=True, text=True, env=env, check=True)
+            f = dict(kv.split("=") for kv in r.stdout.split()[1:])
+            rss = int([l for l in r.stderr.splitlines() if "Maximum resident" in l][0].split(": ")[1]) / 1024
+            runs.append((float(f["tokens_per_s"]), f, rss))
+        _, f, rss = max(runs, key=lambda run: run[0])
         g, s = float(f["gflops"]), float(f["sgemm_gflops"])
         print(f"| {label} | {size:.0f} | {threads} | {float(f['tokens_per_s']):.0f} | {g:.1f} | {s:.1f} | {100 * g / s:.0f} % | {rss:.0f} |")

@@ -54,17 +54,8 @@ public enum Models {
     ranges.map { Array(x[($0.lowerBound * dim)..<($0.upperBound * dim)]) }
   }
 
-  /// Attention per sequence on slices of the stacked q, k, v.
   static func attention(q: [Float], k: [Float], v: [Float], ranges: [Range<Int>], heads: Int, kvHeads: Int, headDim d: Int, causal: Bool) -> [Float] {
-    var out: [Float] = []
-    out.reserveCapacity(q.count)
-    for r in ranges {
-      let qs = Array(q[(r.lowerBound * heads * d)..<(r.upperBound * heads * d)])
-      let ks = Array(k[(r.lowerBound * kvHeads * d)..<(r.upperBound * kvHeads * d)])
-      let vs = Array(v[(r.lowerBound * kvHeads * d)..<(r.upperBound * kvHeads * d)])
-      out += Ops.attention(q: qs, k: ks, v: vs, tokens: r.count, heads: heads, kvHeads: kvHeads, headDim: d, causal: causal)
-    }
-    return out
+    Ops.attention(q: q, k: k, v: v, ranges: ranges, heads: heads, kvHeads: kvHeads, headDim: d, causal: causal)
   }
 
   static func embed(_ table: [Float], dim: Int, _ tokens: [Int]) -> [Float] {
@@ -122,7 +113,7 @@ struct Bert: ForwardModel {
       Ops.add(&h, x)
       Ops.layerNorm(&h, rows: n, dim: dim, weight: try t("attention.output.LayerNorm.weight"), bias: try t("attention.output.LayerNorm.bias"), eps: eps)
       var f = Ops.linear(h, rows: n, try t("intermediate.dense.weight"), out: inter, in: dim, bias: try t("intermediate.dense.bias"))
-      for i in f.indices { f[i] = Ops.geluErf(f[i]) }
+      Ops.apply(&f, VectorMath.geluErf)
       var out = Ops.linear(f, rows: n, try t("output.dense.weight"), out: dim, in: inter, bias: try t("output.dense.bias"))
       Ops.add(&out, h)
       Ops.layerNorm(&out, rows: n, dim: dim, weight: try t("output.LayerNorm.weight"), bias: try t("output.LayerNorm.bias"), eps: eps)
@@ -215,7 +206,7 @@ struct Llama: ForwardModel {
       let h2 = Ops.rmsNorm(y, rows: n, dim: dim, weight: try t("post_attention_layernorm.weight"), eps: eps)
       var g = Ops.linear(h2, rows: n, try t("mlp.gate_proj.weight"), out: inter, in: dim)
       let u = Ops.linear(h2, rows: n, try t("mlp.up_proj.weight"), out: inter, in: dim)
-      for i in g.indices { g[i] = Ops.silu(g[i]) * u[i] }
+      Ops.apply(&g, u) { VectorMath.silu($0) * $1 }
       Ops.add(&y, Ops.linear(g, rows: n, try t("mlp.down_proj.weight"), out: dim, in: inter))
       x = y
     }
@@ -278,7 +269,7 @@ struct GPT2: ForwardModel {
       var h2 = y
       Ops.layerNorm(&h2, rows: n, dim: dim, weight: try t("ln_2.weight"), bias: try t("ln_2.bias"), eps: eps)
       var f = Ops.conv1d(h2, rows: n, try t("mlp.c_fc.weight"), in: dim, out: inter, bias: try t("mlp.c_fc.bias"))
-      for i in f.indices { f[i] = Ops.geluTanh(f[i]) }
+      Ops.apply(&f, VectorMath.geluTanh)
       Ops.add(&y, Ops.conv1d(f, rows: n, try t("mlp.c_proj.weight"), in: inter, out: dim, bias: try t("mlp.c_proj.bias")))
       x = y
     }

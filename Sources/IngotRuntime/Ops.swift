@@ -1,11 +1,14 @@
 import COpenBLAS
+import Dispatch
 import Foundation
 
 /// The building blocks, in plain f32. Matrix products go through OpenBLAS.
 enum Ops {
   /// y[n×m] = x[n×k] · w[m×k]ᵀ (+ bias): a PyTorch Linear (weight [out, in]).
   static func linear(_ x: [Float], rows n: Int, _ w: [Float], out m: Int, in k: Int, bias: [Float]? = nil) -> [Float] {
-    var y = [Float](repeating: 0, count: n * m)
+    // Every element is written (by the bias rows or by sgemm with β = 0),
+    // so the array starts uninitialized: no zero-filling of fresh pages.
+    var y = [Float](unsafeUninitializedCapacity: n * m) { _, count in count = n * m }
     if let bias { fillRows(&y, rows: n, bias) }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(m), Int32(k), 1, x, Int32(k), w, Int32(k), bias == nil ? 0 : 1, &y, Int32(m))
     return y
@@ -13,7 +16,7 @@ enum Ops {
 
   /// y[n×m] = x[n×k] · w[k×m] (+ bias): GPT-2's Conv1D (weight [in, out]).
   static func conv1d(_ x: [Float], rows n: Int, _ w: [Float], in k: Int, out m: Int, bias: [Float]) -> [Float] {
-    var y = [Float](repeating: 0, count: n * m)
+    var y = [Float](unsafeUninitializedCapacity: n * m) { _, count in count = n * m }
     fillRows(&y, rows: n, bias)
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(m), Int32(k), 1, x, Int32(k), w, Int32(m), 1, &y, Int32(m))
     return y
@@ -33,7 +36,12 @@ enum Ops {
     x.withUnsafeMutableBufferPointer { xp in
       weight.withUnsafeBufferPointer { wp in
         bias.withUnsafeBufferPointer { bp in
-          for r in 0..<rows {
+          // Rows are independent: one contiguous share of them per thread.
+          nonisolated(unsafe) let (xs, ws, bs) = (xp, wp, bp)
+          let shares = rows * dim >= 1 << 16 ? threads : 1
+          parallel(shares) { s, _ in
+          let (xp, wp, bp) = (xs, ws, bs)
+          for r in (rows * s / shares)..<(rows * (s + 1) / shares) {
             let row = xp.baseAddress! + r * dim  // audited: rows·dim = count
             var mean: Float = 0
             for c in 0..<dim { mean += row[c] }
@@ -46,6 +54,7 @@ enum Ops {
             variance /= Float(dim)
             let inv = 1 / (variance + eps).squareRoot()
             for c in 0..<dim { row[c] = (row[c] - mean) * inv * wp[c] + bp[c] }
+          }
           }
         }
       }
@@ -63,48 +72,37 @@ enum Ops {
     return y
   }
 
-  static func geluErf(_ v: Float) -> Float { 0.5 * v * (1 + erff(v / Float(2).squareRoot())) }
-  static func geluTanh(_ v: Float) -> Float {
-    0.5 * v * (1 + tanhf((2 / Float.pi).squareRoot() * (v + 0.044715 * v * v * v)))
-  }
-  static func silu(_ v: Float) -> Float { v / (1 + expf(-v)) }
-
-  /// Multi-head attention for one sequence: q [T×Hq·d], k, v [T×Hkv·d] →
-  /// [T×Hq·d]. Query head h reads key/value head h / (Hq/Hkv). Both products
-  /// per head go through sgemm on strided views (no copies).
-  static func attention(q: [Float], k: [Float], v: [Float], tokens t: Int, heads: Int, kvHeads: Int, headDim d: Int, causal: Bool) -> [Float] {
-    var out = [Float](repeating: 0, count: t * heads * d)
+  /// Multi-head attention over stacked sequences: q [N×Hq·d], k, v
+  /// [N×Hkv·d] → [N×Hq·d], each sequence (a row range) attending only to
+  /// itself. Query head h reads key/value head h / (Hq/Hkv). Both products
+  /// per head go through sgemm on strided views (no copies). The
+  /// (sequence, head) pairs are independent: with several threads they run
+  /// side by side, each sgemm on one thread.
+  static func attention(q: [Float], k: [Float], v: [Float], ranges: [Range<Int>], heads: Int, kvHeads: Int, headDim d: Int, causal: Bool) -> [Float] {
+    let n = ranges.last?.upperBound ?? 0
+    var out = [Float](repeating: 0, count: n * heads * d)
     let group = heads / kvHeads
     let scale = 1 / Float(d).squareRoot()
-    var scores = [Float](repeating: 0, count: t * t)
-    q.withUnsafeBufferPointer { qp in
-      k.withUnsafeBufferPointer { kp in
-        v.withUnsafeBufferPointer { vp in
-          out.withUnsafeMutableBufferPointer { op in
-            for h in 0..<heads {
-              let kh = h / group
+    let longest = ranges.map(\.count).max() ?? 0
+    let tasks = ranges.flatMap { r in (0..<heads).map { (r, $0) } }
+    q.withUnsafeBufferPointer { qb in
+      k.withUnsafeBufferPointer { kb in
+        v.withUnsafeBufferPointer { vb in
+          out.withUnsafeMutableBufferPointer { ob in
+            guard let qp = qb.baseAddress, let kp = kb.baseAddress, let vp = vb.baseAddress, let op = ob.baseAddress else { return }
+            nonisolated(unsafe) let (qs, ks, vs, os) = (qp, kp, vp, op)
+            parallel(tasks.count, scratch: longest * longest) { i, scores in
+              let (r, h) = tasks[i]
+              let t = r.count, kh = h / group
               // scores[T×T] = scale · Q_h · K_hᵀ
               cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(t), Int32(t), Int32(d), scale,
-                          qp.baseAddress! + h * d, Int32(heads * d), kp.baseAddress! + kh * d, Int32(kvHeads * d),  // audited: t, d > 0
-                          0, &scores, Int32(t))
-              for i in 0..<t {
-                let last = causal ? i : t - 1
-                var m = -Float.infinity
-                for j in 0...last { m = max(m, scores[i * t + j]) }
-                var sum: Float = 0
-                for j in 0...last {
-                  let e = expf(scores[i * t + j] - m)
-                  scores[i * t + j] = e
-                  sum += e
-                }
-                let inv = 1 / sum
-                for j in 0...last { scores[i * t + j] *= inv }
-                if last + 1 < t { for j in (last + 1)..<t { scores[i * t + j] = 0 } }
-              }
+                          qs + r.lowerBound * heads * d + h * d, Int32(heads * d),
+                          ks + r.lowerBound * kvHeads * d + kh * d, Int32(kvHeads * d), 0, scores, Int32(t))
+              for i in 0..<t { softmax(scores + i * t, last: causal ? i : t - 1, count: t) }
               // out_h[T×d] = P · V_h
               cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(t), Int32(d), Int32(t), 1,
-                          scores, Int32(t), vp.baseAddress! + kh * d, Int32(kvHeads * d),  // audited: t, d > 0
-                          0, op.baseAddress! + h * d, Int32(heads * d))
+                          scores, Int32(t), vs + r.lowerBound * kvHeads * d + kh * d, Int32(kvHeads * d),
+                          0, os + r.lowerBound * heads * d + h * d, Int32(heads * d))
             }
           }
         }
@@ -113,7 +111,104 @@ enum Ops {
     return out
   }
 
-  static func add(_ a: inout [Float], _ b: [Float]) {
-    a.withUnsafeMutableBufferPointer { ap in b.withUnsafeBufferPointer { bp in for i in 0..<min(ap.count, bp.count) { ap[i] += bp[i] } } }
+  /// Threads for the element-wise work and attention: as many as OpenBLAS
+  /// was given (OPENBLAS_NUM_THREADS), so one setting governs the whole pass.
+  static var threads: Int { max(1, Int(openblas_get_num_threads())) }
+
+  /// Runs `body(i, scratch)` for i in 0..<count, on `threads` threads in
+  /// coarse interleaved shares, each thread with its own scratch buffer of
+  /// `scratch` floats. OpenBLAS runs single-threaded meanwhile (its own
+  /// threads would compete with these), and is restored after.
+  static func parallel(_ count: Int, scratch: Int = 0, _ body: (Int, UnsafeMutablePointer<Float>) -> Void) {
+    let n = min(threads, count)
+    withoutActuallyEscaping(body) { body in
+      nonisolated(unsafe) let work = body
+      let run: @Sendable (Int) -> Void = { worker in
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: max(scratch, 1))
+        defer { buffer.deallocate() }
+        for i in stride(from: worker, to: count, by: n) { work(i, buffer) }
+      }
+      if n <= 1 {
+        run(0)
+      } else {
+        let saved = openblas_get_num_threads()
+        openblas_set_num_threads(1)
+        DispatchQueue.concurrentPerform(iterations: n, execute: run)
+        openblas_set_num_threads(saved)
+      }
+    }
   }
+
+  /// x[i] = f(x[i]), eight at a time (the last lanes zero-padded), over
+  /// contiguous shares, one per thread. f works lane by lane, so the result
+  /// does not depend on how the work is cut.
+  static func apply(_ x: inout [Float], _ f: (SIMD8<Float>) -> SIMD8<Float>) {
+    apply(&x, nil) { a, _ in f(a) }
+  }
+
+  /// x[i] = f(x[i], y[i]), the same way.
+  static func apply(_ x: inout [Float], _ y: [Float]?, _ f: (SIMD8<Float>, SIMD8<Float>) -> SIMD8<Float>) {
+    let count = min(x.count, y?.count ?? x.count)
+    let other = y ?? []
+    x.withUnsafeMutableBufferPointer { xb in
+      other.withUnsafeBufferPointer { yb in
+        guard let xbase = xb.baseAddress else { return }
+        // (An empty array's buffer may still have a base address.)
+        nonisolated(unsafe) let (p, q) = (xbase, y == nil ? nil : yb.baseAddress)
+        let shares = count >= 1 << 16 ? threads : 1
+        parallel(shares) { s, _ in
+          var i = count * s / shares
+          let end = count * (s + 1) / shares
+          while i + 8 <= end {
+            let a = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self)
+            let b = q.map { UnsafeRawPointer($0 + i).loadUnaligned(as: SIMD8<Float>.self) } ?? .zero
+            UnsafeMutableRawPointer(p + i).storeBytes(of: f(a, b), as: SIMD8<Float>.self)
+            i += 8
+          }
+          if i < end {
+            var a = SIMD8<Float>.zero, b = SIMD8<Float>.zero
+            for l in 0..<(end - i) {
+              a[l] = p[i + l]
+              if let q { b[l] = q[i + l] }
+            }
+            let r = f(a, b)
+            for l in 0..<(end - i) { p[i + l] = r[l] }
+          }
+        }
+      }
+    }
+  }
+
+  /// Softmax of row[0...last] in place (eight lanes at a time; the padding
+  /// lanes are −∞, whose exp is 0); row[last+1..<count] set to 0.
+  static func softmax(_ row: UnsafeMutablePointer<Float>, last: Int, count: Int) {
+    let n = last + 1
+    func load(_ j: Int) -> SIMD8<Float> {
+      if j + 8 <= n { return UnsafeRawPointer(row + j).loadUnaligned(as: SIMD8<Float>.self) }
+      var v = SIMD8<Float>(repeating: -.infinity)
+      for l in 0..<(n - j) { v[l] = row[j + l] }
+      return v
+    }
+    func store(_ v: SIMD8<Float>, _ j: Int) {
+      if j + 8 <= n { UnsafeMutableRawPointer(row + j).storeBytes(of: v, as: SIMD8<Float>.self); return }
+      for l in 0..<(n - j) { row[j + l] = v[l] }
+    }
+    var m = SIMD8<Float>(repeating: -.infinity)
+    for j in stride(from: 0, to: n, by: 8) {
+      let v = load(j)
+      m.replace(with: v, where: v .> m)
+    }
+    let top = SIMD8<Float>(repeating: m.max())
+    var sum = SIMD8<Float>.zero
+    for j in stride(from: 0, to: n, by: 8) {
+      let e = VectorMath.exp(load(j) - top)
+      store(e, j)
+      sum += e
+    }
+    let inv = 1 / sum.sum()
+    for j in stride(from: 0, to: n, by: 8) { store(load(j) * inv, j) }
+    for j in n..<count { row[j] = 0 }
+  }
+
+  static func add(_ a: inout [Float], _ b: [Float]) { apply(&a, b) { $0 + $1 } }
 }

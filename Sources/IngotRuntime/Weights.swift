@@ -26,7 +26,8 @@ public final class Weights {
     guard let i = index[name] else { throw RuntimeError.missingTensor(name) }
     let t = reader.header.tensors[i]
     let n = t.elementCount
-    var out = [Float](repeating: 0, count: n)
+    // Every path below writes all n values (or throws): no zero-fill first.
+    var out = [Float](unsafeUninitializedCapacity: n) { _, count in count = n }
     try reader.withPayload(i) { payload in
       try out.withUnsafeMutableBufferPointer { dst in
         guard let base = dst.baseAddress else { return }

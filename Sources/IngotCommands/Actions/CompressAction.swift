@@ -89,7 +89,7 @@ public struct CompressAction: Sendable {
     for _ in 0..<3 {
       var chunks: [[(bytes: [UInt8], raw: Bool, range: Range<Int>, width: Int, rotate: Int)]] = []
       let t0 = DispatchTime.now().uptimeNanoseconds
-      for (k, p) in payloads.enumerated() {
+      for p in payloads {
         let size = p.width > 0 ? compression.chunkSize / p.width * p.width : compression.chunkSize
         let ranges = stride(from: 0, to: p.bytes.count, by: size).map { $0..<min(p.bytes.count, $0 + size) }
         let slots = BenchSlots<(bytes: [UInt8], raw: Bool)>(count: ranges.count)
