@@ -289,6 +289,18 @@ def main():
         gg = IngotFile(os.path.join(tmp, "gg.ingot"))
         check(np.array_equal(gg.array("blk.0.attn_q.weight"), dict(tensors)["blk.0.attn_q.weight"]), "--names gguf keeps llama.cpp rows")
 
+        # GGUF Q8_0 / Q4_0 / Q4_1 kept native: ingot_read.py dequantizes the
+        # re-expressed blocks to gguf-py's values, bit for bit.
+        native = os.path.join(tmp, "native.ingot")
+        ingot(binary, "convert", os.path.join(FIX, "gguf", "all_types.gguf"), "-o", native, "--gguf-quant", "native")
+        nf = IngotFile(native)
+        gwant = manifest["gguf/all_types.gguf"]["tensors"]
+        for name, kind in (("q8_0", "int8_block"), ("q4_0", "int4_group"), ("q4_1", "int4_group")):
+            check(nf.tensors[name]["encoding"]["kind"] == kind, f"native {name}: stored as {kind}")
+            ref = np.load(os.path.join(FIX, gwant[name]["dequantized_f32"]))
+            check(np.array_equal(nf.array(name).view(np.uint32), ref.astype(np.float32).view(np.uint32)),
+                  f"native {name}: Python dequantization equals gguf-py's, bit for bit")
+
         # 8. export back out
         back = os.path.join(tmp, "back.safetensors")
         ingot(binary, "export", out, "--to", "safetensors", "-o", back)

@@ -59,7 +59,7 @@ public enum FormatDetector {
   }
 
   /// Opens any supported input as a TensorSource.
-  public static func open(_ paths: [String], ggufNames: GGUFNames? = nil) throws -> any TensorSource {
+  public static func open(_ paths: [String], ggufNames: GGUFNames? = nil, ggufNative: Bool = false) throws -> any TensorSource {
     guard let first = paths.first else { throw FormatError.unknown(file: "", hint: "no input given") }
     let format = try detect(first)
     for other in paths.dropFirst() {
@@ -83,7 +83,7 @@ public enum FormatDetector {
       return try ONNXModel(path: first)
     case .gguf:
       guard paths.count == 1 else { throw FormatError.unknown(file: paths[1], hint: "one GGUF file at a time") }
-      return try GGUFSource(path: first, names: ggufNames)
+      return try GGUFSource(path: first, names: ggufNames, native: ggufNative)
     case .zip:
       // An .npz holds only .npy members; any other zip (PyTorch) is not read yet.
       let archive = try ZipArchive(file: try MappedFile(path: first))

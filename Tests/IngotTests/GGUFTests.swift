@@ -77,7 +77,7 @@ import Testing
   /// writes it: its tensor names, its `llama.*` keys and no config.json,
   /// f32 tensors, q/k rows permuted with the converter's
   /// `reshape(n_head, 2, rows/n_head/2, cols).swapaxes(1, 2)`.
-  static func writeLlamaGGUF(_ path: String, _ tmp: TempDir, extraKeys: [[UInt8]] = []) throws {
+  static func writeLlamaGGUF(_ path: String, _ tmp: TempDir, extraKeys: [[UInt8]] = [], q8: Bool = false) throws {
     func le<T: FixedWidthInteger>(_ v: T) -> [UInt8] { withUnsafeBytes(of: v.littleEndian) { Array($0) } }
     func str(_ s: String) -> [UInt8] { le(UInt64(s.utf8.count)) + Array(s.utf8) }
     func u32(_ k: String, _ v: UInt32) -> [UInt8] { str(k) + le(UInt32(4)) + le(v) }
@@ -104,7 +104,22 @@ import Testing
         } } }
         bytes = permuted
       }
-      infos += str(name) + le(UInt32(t.shape.count)) + t.shape.reversed().flatMap { le(UInt64($0)) } + le(UInt32(0)) + le(UInt64(data.count))
+      var type: UInt32 = 0
+      if q8 && t.shape.count == 2 {
+        // Q8_0 as ggml's reference quantizer writes it: per 32 values an f16
+        // d = max|x| / 127, then round(x / d) as int8.
+        let values = bytes.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+        var blocks: [UInt8] = []
+        for start in stride(from: 0, to: values.count, by: 32) {
+          let block = values[start..<(start + 32)]
+          let d = (block.map { abs($0) }.max() ?? 0) / 127
+          let inverse: Float = d == 0 ? 0 : 1 / d
+          blocks += le(Float16(d).bitPattern) + block.map { UInt8(bitPattern: Int8(($0 * inverse).rounded())) }
+        }
+        bytes = blocks
+        type = 8
+      }
+      infos += str(name) + le(UInt32(t.shape.count)) + t.shape.reversed().flatMap { le(UInt64($0)) } + le(type) + le(UInt64(data.count))
       data += bytes
       while data.count % 32 != 0 { data.append(0) }
     }
@@ -143,5 +158,54 @@ import Testing
     try Self.writeLlamaGGUF(tmp.file("y.gguf"), tmp, extraKeys: [str("llama.rope.scaling.type") + le(UInt32(8)) + str("yarn")])
     _ = try ConvertAction(sources: [tmp.file("y.gguf")], output: tmp.file("y.ingot")).run()
     #expect { _ = try ForwardAction(input: tmp.file("y.ingot"), tokens: [1]).run() } throws: { "\($0)".contains("rope type 'yarn'") }
+  }
+
+  /// `--gguf-quant native`: Q8_0, Q4_0 and Q4_1 matrices become int8_block
+  /// and int4_group tensors of the same size that dequantize to gguf-py's
+  /// values bit for bit.
+  @Test func q8AndQ4KeptNativeDequantizeToTheSameBits() throws {
+    let tmp = TempDir()
+    defer { tmp.cleanup() }
+    var action = ConvertAction(sources: [Fixtures.path("gguf/all_types.gguf")], output: tmp.file("n.ingot"))
+    action.ggufNative = true
+    _ = try action.run()
+    let r = try ContainerReader(path: tmp.file("n.ingot"))
+    let manifest = try #require(try Fixtures.manifest()["fixtures"]?["gguf/all_types.gguf"]?["tensors"]?.objectValue)
+    let weights = Weights(r)
+    for (name, kind, mode, blockBytes) in [("q8_0", "int8_block", nil, 34), ("q4_0", "int4_group", "symmetric", 18), ("q4_1", "int4_group", "asymmetric", 20)] {
+      let t = try #require(r.header.tensors.first { $0.name == name })
+      #expect(t.encoding.kind == kind && t.dtype == .f32)
+      #expect(t.encoding.parameters["mode"]?.stringValue == mode)
+      // The same bytes as the GGUF blocks: 4 rows × 16 blocks.
+      #expect(t.storage.length == 4 * 16 * blockBytes)
+      let want = try Npy(path: Fixtures.path(try #require(manifest[name]?["dequantized_f32"]?.stringValue)))
+      #expect(try weights.load(name).map(\.bitPattern) == want.values.map { Float($0).bitPattern }, "\(name)")
+    }
+    // Types without a container equivalent are still dequantized.
+    #expect(r.header.tensors.first { $0.name == "q4_k" }?.encoding.isRaw == true)
+    #expect(r.provenance.last?.parameters["gguf_quant"] == "native")
+    #expect(try VerifyAction(path: tmp.file("n.ingot")).run().ok)
+  }
+
+  /// Native Q8_0 q/k rows are un-permuted like dequantized ones: both
+  /// conversions of a Q8_0 tiny Llama hold the same values, and the model runs.
+  @Test func nativeQ8LlamaIsUnpermutedAndRuns() throws {
+    let tmp = TempDir()
+    defer { tmp.cleanup() }
+    try Self.writeLlamaGGUF(tmp.file("q8.gguf"), tmp, q8: true)
+    _ = try ConvertAction(sources: [tmp.file("q8.gguf")], output: tmp.file("f.ingot")).run()
+    var native = ConvertAction(sources: [tmp.file("q8.gguf")], output: tmp.file("n.ingot"))
+    native.ggufNative = true
+    _ = try native.run()
+    let f = Weights(try ContainerReader(path: tmp.file("f.ingot"))), n = Weights(try ContainerReader(path: tmp.file("n.ingot")))
+    let q = try #require(n.reader.header.tensors.first { $0.name == "model.layers.0.self_attn.q_proj.weight" })
+    #expect(q.encoding.kind == "int8_block")
+    for t in f.reader.header.tensors { #expect(try f.load(t.name) == n.load(t.name), "\(t.name)") }
+    let tokens = try Npy(path: Fixtures.path("models/tiny-llama/input_ids.npy")).values.map { Int($0) }
+    let want = try Npy(path: Fixtures.path("models/tiny-llama/expected_logits.npy"))
+    let out = try ForwardAction(input: tmp.file("n.ingot"), tokens: tokens).run()
+    let diff = zip(out.values, want.values).reduce(0.0) { max($0, abs(Double($1.0) - $1.1)) }
+    // Q8_0 moves the logits a little; a wrong row order would move them a lot.
+    #expect(diff < 0.05, "Q8_0 tiny Llama: max abs diff \(diff)")
   }
 }

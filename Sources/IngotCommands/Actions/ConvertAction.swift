@@ -18,6 +18,10 @@ public struct ConvertAction: Sendable {
   public var compression: Compression?
   /// GGUF input: llama.cpp names or Hugging Face names (default: hf for llama).
   public var ggufNames: GGUFNames?
+  /// GGUF input: keep Q8_0 / Q4_0 / Q4_1 matrices as int8_block /
+  /// int4_group instead of dequantizing them to f32 (the same values, the
+  /// size of the GGUF blocks).
+  public var ggufNative = false
 
   public init(sources: [String], output: String, dtype: DType? = nil, force: Bool = false, note: String? = nil, timestamp: String? = nil) {
     self.sources = sources
@@ -29,7 +33,7 @@ public struct ConvertAction: Sendable {
   }
 
   public func run(progress: ProgressBar? = nil) throws -> Pipeline.Outcome {
-    let source = try FormatDetector.open(sources, ggufNames: ggufNames)
+    let source = try FormatDetector.open(sources, ggufNames: ggufNames, ggufNative: ggufNative)
     var stages: [any TensorStage] = []
     if let dtype { stages.append(try CastStage(target: dtype)) }
     var parameters: [String: JSONValue] = ["dtype": .string(dtype?.rawValue ?? "keep")]
@@ -38,6 +42,7 @@ public struct ConvertAction: Sendable {
       parameters["quantize"] = .object(quantize.parameters.merging(policy.parameters) { a, _ in a })
     }
     if let compression { parameters["compress"] = .object(compression.parameters) }
+    if ggufNative { parameters["gguf_quant"] = "native" }
     let options = Pipeline.Options(
       operation: "convert", parameters: parameters, force: force, note: note, timestamp: timestamp, compression: compression)
     return try Pipeline(source: source, stages: stages, options: options).run(to: output, progress: progress)

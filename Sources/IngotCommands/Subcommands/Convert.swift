@@ -6,7 +6,7 @@ import IngotQuant
 extension IngotCommand {
   struct Convert: ParsableCommand {
     static let configuration = CommandConfiguration(
-      abstract: "Convert safetensors files, a sharded index, a model folder or an .ingot file to .ingot.")
+      abstract: "Convert safetensors (files, a sharded index, a model folder), GGUF, PyTorch, NumPy or ONNX input, or an .ingot file, to .ingot.")
 
     @Argument(help: "Input file(s) or model folder. The format is detected from content.")
     var sources: [String]
@@ -22,6 +22,9 @@ extension IngotCommand {
 
     @Option(help: "GGUF input: hf (Hugging Face names, q/k rows un-permuted; default for llama) or gguf (llama.cpp names as stored).")
     var names: String?
+
+    @Option(help: "GGUF input: dequantize (Q8_0/Q4_0/k-quants to f32; the default) or native (Q8_0, Q4_0 and Q4_1 matrices kept as int8_block / int4_group: the same values, the size of the GGUF blocks).")
+    var ggufQuant: String?
 
     @Option(help: "Store tensors compressed: zstd or zstd:LEVEL (lossless; digests unchanged).")
     var compress: String?
@@ -49,6 +52,11 @@ extension IngotCommand {
       if let names {
         guard let n = GGUFNames(rawValue: names) else { throw PipelineError.usage("--names must be hf or gguf") }
         action.ggufNames = n
+      }
+      switch ggufQuant {
+      case nil, "dequantize": break
+      case "native": action.ggufNative = true
+      default: throw PipelineError.usage("--gguf-quant must be dequantize or native")
       }
       if let compress {
         let parts = compress.split(separator: ":", maxSplits: 1)

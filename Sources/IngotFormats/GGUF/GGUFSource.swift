@@ -12,9 +12,16 @@ public final class GGUFSource: TensorSource, @unchecked Sendable {
   /// Index into gguf.tensors, output name, heads to un-permute with; sorted by name.
   let plan: [(index: Int, name: String, heads: Int?)]
 
-  public init(path: String, names: GGUFNames? = nil) throws {
+  /// Q8_0, Q4_0 and Q4_1 tensors of rank ≥ 2 kept as the container's
+  /// int8_block and symmetric / asymmetric int4_group (g32, f16) encodings,
+  /// which dequantize to the same f32 values bit for bit
+  /// (`convert --gguf-quant native`).
+  public let native: Bool
+
+  public init(path: String, names: GGUFNames? = nil, native: Bool = false) throws {
     let file = try GGUFFile(path: path)
     gguf = file
+    self.native = native
     func meta(_ key: String) -> JSONValue? { file.metadata.first { $0.key == key }?.value }
     let architecture = meta("general.architecture")?.stringValue ?? ""
     // Default: Hugging Face names for llama files whose tensors all have one.
@@ -52,8 +59,24 @@ public final class GGUFSource: TensorSource, @unchecked Sendable {
   public var tensors: [SourceTensor] {
     plan.map { p in
       let t = gguf.tensors[p.index]
+      if let layout = nativeLayout(t) {
+        return SourceTensor(name: p.name, dtype: .f32, shape: t.shape, encoding: layout.encoding, byteCount: layout.payloadLength)
+      }
       let dtype = t.type.plain ?? .f32
       return SourceTensor(name: p.name, dtype: dtype, shape: t.shape, byteCount: (elementCount(t.shape) ?? 0) * dtype.bits / 8)
+    }
+  }
+
+  /// The container layout a Q8_0, Q4_0 or Q4_1 tensor is re-expressed in, when
+  /// `native` is on and the tensor is a matrix (the encodings need rank 2).
+  func nativeLayout(_ t: GGUFFile.TensorInfo) -> QuantLayout? {
+    guard native, t.shape.count >= 2, let count = elementCount(t.shape), count > 0, t.shape[0] > 0 else { return nil }
+    let rows = t.shape[0], cols = count / rows
+    switch t.type {
+    case .q8_0: return QuantLayout(kind: .int8Block, rows: rows, cols: cols, groupSize: 32, symmetric: true, scales: .plain, superBlock: 0)
+    case .q4_0: return QuantLayout(kind: .int4Group, rows: rows, cols: cols, groupSize: 32, symmetric: true, scales: .plain, superBlock: 0)
+    case .q4_1: return QuantLayout(kind: .int4Group, rows: rows, cols: cols, groupSize: 32, symmetric: false, scales: .plain, superBlock: 0)
+    default: return nil
     }
   }
   public var metadata: [String: String] {
@@ -81,6 +104,21 @@ public final class GGUFSource: TensorSource, @unchecked Sendable {
         throw GGUFError.invalid(file: gguf.path, offset: t.range.lowerBound, reason: "\(t.name): \(t.shape) rows do not split into \(heads) heads of rotary pairs")
       }
       return try body(UnsafeRawBufferPointer(view))
+    }
+    if let layout = nativeLayout(t) {
+      let out = UnsafeMutableRawBufferPointer.allocate(byteCount: layout.payloadLength, alignment: 64)
+      defer { out.deallocate() }
+      // Output row r comes from GGUF row source(r): the identity, or the
+      // inverse of llama.cpp's q/k permutation (whole rows move, so the
+      // blocks of a row, codes and scales, move with it).
+      var source = Array(0..<layout.rows)
+      if let heads = p.heads {
+        guard LlamaNames.unpermutedRows(rows: layout.rows, heads: heads, into: &source) else {
+          throw GGUFError.invalid(file: gguf.path, offset: t.range.lowerBound, reason: "\(t.name): \(t.shape) rows do not split into \(heads) heads of rotary pairs")
+        }
+      }
+      GGMLNative.reexpress(t.type, raw, layout: layout, sourceRows: source, into: out)
+      return try body(UnsafeRawBufferPointer(out))
     }
     if t.type.plain != nil { return try deliver(raw) }
     let count = elementCount(t.shape) ?? 0

@@ -29,6 +29,18 @@ enum LlamaNames {
     return ("model.layers.\(layer).\(mapped).\(parts[3])", permute)
   }
 
+  /// The GGUF row each Hugging Face row comes from (see `unpermute`).
+  static func unpermutedRows(rows: Int, heads: Int, into source: inout [Int]) -> Bool {
+    guard heads > 0, rows % (2 * heads) == 0, source.count == rows else { return false }
+    let half = rows / heads / 2
+    for h in 0..<heads {
+      for i in 0..<half {
+        for j in 0..<2 { source[h * 2 * half + j * half + i] = h * 2 * half + 2 * i + j }
+      }
+    }
+    return true
+  }
+
   /// Undoes llama.cpp's `permute`: GGUF row h·2·half + 2i + j holds HF row
   /// h·2·half + j·half + i (each row `rowBytes` bytes).
   static func unpermute(_ input: UnsafeRawBufferPointer, rows: Int, rowBytes: Int, heads: Int, into out: UnsafeMutableRawBufferPointer) -> Bool {
