@@ -29,8 +29,12 @@ public enum ForwardBench {
     return (sequences * length, seconds, flops / seconds / 1e9, sgemmRate(), params)
   }
 
-  /// GFLOP/s of a 1024³ sgemm, best of three.
+  /// GFLOP/s of a 1024³ sgemm, best of three, on as many OpenBLAS threads
+  /// as the forward pass used (it runs OpenBLAS single-threaded and splits
+  /// products itself; see Ops.threads).
   static func sgemmRate() -> Double {
+    openblas_set_num_threads(Int32(Ops.threads))
+    defer { openblas_set_num_threads(1) }
     let n = 1024
     let a = [Float](repeating: 0.5, count: n * n), b = [Float](repeating: 0.25, count: n * n)
     var c = [Float](repeating: 0, count: n * n)

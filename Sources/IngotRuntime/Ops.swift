@@ -6,19 +6,36 @@ import Foundation
 enum Ops {
   /// y[n×m] = x[n×k] · w[m×k]ᵀ (+ bias): a PyTorch Linear (weight [out, in]).
   static func linear(_ x: [Float], rows n: Int, _ w: [Float], out m: Int, in k: Int, bias: [Float]? = nil) -> [Float] {
-    // Every element is written (by the bias rows or by sgemm with β = 0),
-    // so the array starts uninitialized: no zero-filling of fresh pages.
-    var y = [Float](unsafeUninitializedCapacity: n * m) { _, count in count = n * m }
-    if let bias { fillRows(&y, rows: n, bias) }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(m), Int32(k), 1, x, Int32(k), w, Int32(k), bias == nil ? 0 : 1, &y, Int32(m))
-    return y
+    product(x, rows: n, w, out: m, in: k, transposed: true, bias: bias)
   }
 
   /// y[n×m] = x[n×k] · w[k×m] (+ bias): GPT-2's Conv1D (weight [in, out]).
   static func conv1d(_ x: [Float], rows n: Int, _ w: [Float], in k: Int, out m: Int, bias: [Float]) -> [Float] {
+    product(x, rows: n, w, out: m, in: k, transposed: false, bias: bias)
+  }
+
+  /// One sgemm per share of x's rows, the shares side by side on `threads`
+  /// threads (OpenBLAS itself runs single-threaded: see `threads`).
+  static func product(_ x: [Float], rows n: Int, _ w: [Float], out m: Int, in k: Int, transposed: Bool, bias: [Float]?) -> [Float] {
+    // Every element is written (by the bias rows or by sgemm with β = 0),
+    // so the array starts uninitialized: no zero-filling of fresh pages.
     var y = [Float](unsafeUninitializedCapacity: n * m) { _, count in count = n * m }
-    fillRows(&y, rows: n, bias)
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(m), Int32(k), 1, x, Int32(k), w, Int32(m), 1, &y, Int32(m))
+    if let bias { fillRows(&y, rows: n, bias) }
+    x.withUnsafeBufferPointer { xb in
+      w.withUnsafeBufferPointer { wb in
+        y.withUnsafeMutableBufferPointer { yb in
+          guard let xp = xb.baseAddress, let wp = wb.baseAddress, let yp = yb.baseAddress else { return }
+          nonisolated(unsafe) let (xs, ws, ys) = (xp, wp, yp)
+          // Shares of at least 64 rows: smaller products do not pay for a thread.
+          let shares = max(1, min(threads, n / 64))
+          parallel(shares) { s, _ in
+            let first = n * s / shares, rows = n * (s + 1) / shares - first
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, transposed ? CblasTrans : CblasNoTrans, Int32(rows), Int32(m), Int32(k), 1,
+                        xs + first * k, Int32(k), ws, Int32(transposed ? k : m), bias == nil ? 0 : 1, ys + first * m, Int32(m))
+          }
+        }
+      }
+    }
     return y
   }
 
@@ -111,14 +128,21 @@ enum Ops {
     return out
   }
 
-  /// Threads for the element-wise work and attention: as many as OpenBLAS
-  /// was given (OPENBLAS_NUM_THREADS), so one setting governs the whole pass.
-  static var threads: Int { max(1, Int(openblas_get_num_threads())) }
+  /// Threads for the whole pass: as many as OpenBLAS was given
+  /// (OPENBLAS_NUM_THREADS, else its default), read once. OpenBLAS is then
+  /// set to one thread and every product is split across our own threads:
+  /// its workers spin (sched_yield) for a while after each call, and on two
+  /// cores they took a third of the time from the element-wise work between
+  /// products.
+  static let threads: Int = {
+    let n = max(1, Int(openblas_get_num_threads()))
+    openblas_set_num_threads(1)
+    return n
+  }()
 
   /// Runs `body(i, scratch)` for i in 0..<count, on `threads` threads in
   /// coarse interleaved shares, each thread with its own scratch buffer of
-  /// `scratch` floats. OpenBLAS runs single-threaded meanwhile (its own
-  /// threads would compete with these), and is restored after.
+  /// `scratch` floats.
   static func parallel(_ count: Int, scratch: Int = 0, _ body: (Int, UnsafeMutablePointer<Float>) -> Void) {
     let n = min(threads, count)
     withoutActuallyEscaping(body) { body in
@@ -128,14 +152,7 @@ enum Ops {
         defer { buffer.deallocate() }
         for i in stride(from: worker, to: count, by: n) { work(i, buffer) }
       }
-      if n <= 1 {
-        run(0)
-      } else {
-        let saved = openblas_get_num_threads()
-        openblas_set_num_threads(1)
-        DispatchQueue.concurrentPerform(iterations: n, execute: run)
-        openblas_set_num_threads(saved)
-      }
+      if n <= 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: n, execute: run) }
     }
   }
 

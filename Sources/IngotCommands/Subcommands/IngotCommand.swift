@@ -1,4 +1,5 @@
 import ArgumentParser
+import IngotRuntime
 import IngotContainer
 import IngotFormats
 import IngotPipeline
@@ -20,6 +21,7 @@ public struct IngotCommand: ParsableCommand {
   /// Runs with DESIGN.md's exit codes: 0 ok, 1 failure, 64 usage, and one
   /// `error: ...` line on stderr.
   public static func runMain() -> Never {
+    BLASThreads.park()
     do {
       var command = try parseAsRoot()
       try command.run()
