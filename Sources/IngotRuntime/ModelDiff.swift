@@ -108,8 +108,7 @@ public struct ModelDiff {
       return out
     }
     let na = normalize(a), nb = normalize(b)
-    var cos = [Float](repeating: 0, count: n * n)
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(n), Int32(d), 1, na, Int32(d), nb, Int32(d), 0, &cos, Int32(n))
+    let cos = Ops.linear(na, rows: n, nb, out: n, in: d)  // all row cosines: na · nbᵀ
     var best: [Double] = []
     var chi2 = 0.0
     for r in 0..<n {
