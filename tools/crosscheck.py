@@ -312,6 +312,30 @@ def main():
         for name in want:
             check(hashlib.sha256(np.ascontiguousarray(tensors[name]).tobytes()).hexdigest() == want[name]["sha256_raw_le"],
                   f"export {name} ({how})")
+
+        # 9. The CycloneDX ML-BOM of a converted, quantized, compressed and
+        #    signed model validates against the official CycloneDX 1.6 JSON
+        #    schema (strict), via cyclonedx-python-lib when it is installed.
+        try:
+            from cyclonedx.schema import SchemaVersion
+            from cyclonedx.validation.json import JsonStrictValidator
+        except ImportError:
+            JsonStrictValidator = None
+            print("crosscheck: cyclonedx-python-lib not installed; CycloneDX schema check skipped", file=sys.stderr)
+        if JsonStrictValidator is not None:
+            steps = [os.path.join(tmp, f"bom{i}.ingot") for i in range(3)]
+            ingot(binary, "convert", llama, "-o", steps[0])
+            ingot(binary, "quantize", steps[0], "-o", steps[1], "--scheme", "int4")
+            ingot(binary, "compress", steps[1], "-o", steps[2])
+            key = os.path.join(tmp, "bom-key")
+            ingot(binary, "keygen", "-o", key)
+            ingot(binary, "sign", steps[2], "--key", key)
+            bom = ingot(binary, "inspect", steps[2], "--format", "cyclonedx")
+            errors = JsonStrictValidator(SchemaVersion.V1_6).validate_str(bom)
+            check(errors is None, f"CycloneDX 1.6 schema: {errors}")
+            model = [c for c in json.loads(bom)["components"] if c["type"] == "machine-learning-model"][0]
+            digest = hashlib.sha256(open(steps[2], "rb").read()).hexdigest()
+            check({"alg": "SHA-256", "content": digest} in model["hashes"], "CycloneDX: the file's SHA-256")
     print(f"crosscheck: {checks} checks passed (Swift binary vs reference values, numpy casts and tools/ingot_read.py)")
 
 
