@@ -53,8 +53,10 @@ for label, args, target in schemes:
 raw = open(os.path.join(model, "model.safetensors"), "rb").read()
 n = struct.unpack("<Q", raw[:8])[0]
 hdr = json.loads(raw[8:8 + n])
-mats = [np.frombuffer(raw[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]], dtype="<f4").reshape(v["shape"])
-        for k, v in hdr.items() if k != "__metadata__" and matrix.search(k)]
+names = [k for k in hdr if k != "__metadata__" and matrix.search(k)]
+mats = [np.frombuffer(raw[8 + n + hdr[k]["data_offsets"][0]:8 + n + hdr[k]["data_offsets"][1]], dtype="<f4").reshape(hdr[k]["shape"])
+        for k in names]
+ffn_out = [i for i, k in enumerate(names) if k.endswith("output.dense.weight") and "attention" not in k]
 nbytes = sum(m.nbytes for m in mats)
 def metrics(x, y):
     x = x.astype(np.float64); e = x - y
@@ -69,14 +71,26 @@ def np_q4_0(w):
     d = (g[np.arange(len(g)), i] / -8).astype(np.float16).astype(np.float32)[:, None]
     q = np.clip(np.rint(g / np.where(d == 0, 1, d)), -8, 7)
     return metrics(w, (q * d).reshape(w.shape))
+baselines = [("numpy int8 per-channel RTN", None, np_int8), ("numpy Q4_0-style RTN", None, np_q4_0)]
+# llama.cpp's own reference quantizers as gguf-py ports them to numpy
+# (`pip install gguf`): the Q8_0 / Q4_0 / Q4_1 numbers the targets quote.
+try:
+    import gguf
+    from gguf import quants
+    def gguf_fn(t):
+        return lambda w: metrics(w, quants.dequantize(quants.quantize(w, t), t).reshape(w.shape))
+    T = gguf.GGMLQuantizationType
+    baselines += [(f"gguf-py {t.name}", bits, gguf_fn(t)) for t, bits in ((T.Q8_0, 8.5), (T.Q4_0, 4.5), (T.Q4_1, 5.0))]
+except ImportError:
+    print("bench_quant: gguf not installed (pip install gguf); llama.cpp baselines skipped", file=sys.stderr)
 baseline = {}
-for name, fn in (("numpy int8 per-channel RTN", np_int8), ("numpy Q4_0-style RTN", np_q4_0)):
+for name, bits, fn in baselines:
     best = 1e9
     for _ in range(3):
         t0 = time.perf_counter()
         s = [fn(m)[0] for m in mats]
         best = min(best, time.perf_counter() - t0)
-    baseline[name] = (nbytes / best / 1e6, float(np.median(s)))
+    baseline[name] = (nbytes / best / 1e6, bits, s)
 
 print("### Quantization on all-MiniLM-L6-v2 (36 attention and FFN matrices)")
 print()
@@ -84,8 +98,9 @@ print("| scheme | bits/weight | median SQNR dB | min SQNR dB | FFN-out median dB
 print("|---|---:|---:|---:|---:|---:|---:|---|")
 for label, bits, med, mn, ffn, s1, s2, target in rows:
     print(f"| {label} | {bits:.3f} | {med:.2f} | {mn:.2f} | {ffn:.2f} | {s1:.0f} | {s2:.0f} | {target} |")
-for name, (mbps, med) in baseline.items():
-    print(f"| {name} (same run) | | {med:.2f} | | | {mbps:.0f} | | |")
+for name, (mbps, bits, s) in baseline.items():
+    ffn = float(np.median([s[i] for i in ffn_out]))
+    print(f"| {name} (same run) | {'' if bits is None else f'{bits:.3f}'} | {float(np.median(s)):.2f} | {min(s):.2f} | {ffn:.2f} | {mbps:.0f} | | |")
 
 # End to end on a 1 GiB f32 model.
 big = os.path.join(out, "synthetic-1g.safetensors")
