@@ -45,8 +45,8 @@ public enum VectorMath {
     y.replace(with: 1 - ErfPolynomials.tail(a - 3.125), where: a .< 4)
     y.replace(with: 1 - ErfPolynomials.middle(a - 1.5625), where: a .< 2.25)
     y.replace(with: a * ErfPolynomials.small(a * a), where: a .< 0.875)
-    // erf is odd: give y the sign of x.
-    return float(bits(y) | (bits(x) & 0x8000_0000))
+    // erf is odd: give y the sign of x. NaN stays NaN.
+    return float(bits(y) | (bits(x) & 0x8000_0000)).replacing(with: x, where: x .!= x)
   }
 
   @inline(__always) static func bits(_ x: V) -> SIMD8<UInt32> { unsafeBitCast(x, to: SIMD8<UInt32>.self) }

@@ -92,5 +92,6 @@ import Testing
     // The edges: far below the range is 0, erf is odd and saturates at ±1.
     #expect(VectorMath.exp(SIMD8(repeating: -200)) == .zero && VectorMath.exp(.zero) == SIMD8(repeating: 1))
     #expect(VectorMath.erf(SIMD8(repeating: -9)) == SIMD8(repeating: -1) && VectorMath.erf(.zero) == .zero)
+    #expect(VectorMath.erf(SIMD8(repeating: .nan))[0].isNaN && VectorMath.exp(SIMD8(repeating: .nan))[0].isNaN)
   }
 }
