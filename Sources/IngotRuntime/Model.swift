@@ -17,6 +17,10 @@ public protocol ForwardModel {
 
 public enum Models {
   public static func load(_ weights: Weights) throws -> any ForwardModel {
+    try weights.context { try make(weights) }
+  }
+
+  static func make(_ weights: Weights) throws -> any ForwardModel {
     let config = try weights.config()
     let type = config["model_type"]?.stringValue ?? ""
     switch type {

@@ -21,9 +21,17 @@ public final class Weights {
     return reader.header.tensors[i].shape
   }
 
+  /// Runs `body`, naming this container's file in any RuntimeError it throws.
+  public func context<T>(_ body: () throws -> T) throws -> T {
+    do { return try body() } catch let e as RuntimeError {
+      if case .inFile = e { throw e }
+      throw RuntimeError.inFile(reader.path, e)
+    }
+  }
+
   /// The tensor's values as f32, row-major.
   public func load(_ name: String) throws -> [Float] {
-    guard let i = index[name] else { throw RuntimeError.missingTensor(name) }
+    guard let i = index[name] else { throw RuntimeError.inFile(reader.path, .missingTensor(name)) }
     let t = reader.header.tensors[i]
     let n = t.elementCount
     // Every path below writes all n values (or throws): no zero-fill first.
@@ -50,7 +58,9 @@ public final class Weights {
 
   /// The model's config.json, kept as container metadata by convert, or one
   /// translated from the GGUF keys of a GGUF-born container.
-  public func config() throws -> JSONValue {
+  public func config() throws -> JSONValue { try context { try findConfig() } }
+
+  func findConfig() throws -> JSONValue {
     if let text = reader.metadata["files/config.json"] {
       do { return try JSONParser.parse(Array(text.utf8)) } catch { throw RuntimeError.unsupported("config.json: \(error.description)") }
     }
@@ -64,12 +74,15 @@ public enum RuntimeError: Error, CustomStringConvertible, Equatable {
   case missingTensor(String)
   case unsupported(String)
   case badInput(String)
+  /// The same, about the container at this path.
+  indirect case inFile(String, RuntimeError)
 
   public var description: String {
     switch self {
     case .missingTensor(let n): "missing tensor '\(n)'"
     case .unsupported(let r): r
     case .badInput(let r): r
+    case .inFile(let path, let e): "\(path): \(e.description)"
     }
   }
 }
