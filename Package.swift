@@ -1,12 +1,21 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// The module graph, bottom up (no back-edges; formats never see the .ingot
+// container):
+//   IngotCore ← IngotCodec, IngotQuant, IngotArchitectures
+//   IngotContainer (core, codec, quant)   IngotFormats (core, quant, architectures)
+//   IngotPipeline (container, formats)    IngotRuntime (core, quant, architectures)
+//   IngotCommands → ingot
 let package = Package(
   name: "Ingot",
   products: [
     .executable(name: "ingot", targets: ["ingot"]),
+    .library(name: "IngotCore", targets: ["IngotCore"]),
     .library(name: "IngotContainer", targets: ["IngotContainer"]),
     .library(name: "IngotFormats", targets: ["IngotFormats"]),
+    .library(name: "IngotPipeline", targets: ["IngotPipeline"]),
+    .library(name: "IngotRuntime", targets: ["IngotRuntime"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -23,40 +32,50 @@ let package = Package(
       name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
     .target(
+      name: "IngotCore",
+      dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+    .target(
       name: "IngotCodec",
-      dependencies: ["CZstd"]),
-    .target(
-      name: "IngotContainer",
-      dependencies: ["IngotCodec", .product(name: "Crypto", package: "swift-crypto")]),
-    .target(
-      name: "IngotFormats",
-      dependencies: ["IngotContainer", "CZlib"]),
+      dependencies: ["IngotCore", "CZstd"]),
     .target(
       name: "IngotQuant",
-      dependencies: ["IngotContainer"]),
+      dependencies: ["IngotCore"]),
+    .target(
+      name: "IngotArchitectures",
+      dependencies: ["IngotCore"]),
+    .target(
+      name: "IngotContainer",
+      dependencies: ["IngotCore", "IngotCodec", "IngotQuant", .product(name: "Crypto", package: "swift-crypto")]),
+    .target(
+      name: "IngotFormats",
+      dependencies: ["IngotCore", "IngotQuant", "IngotArchitectures", "CZlib"]),
     .target(
       name: "IngotRuntime",
-      dependencies: ["IngotContainer", "IngotQuant", "COpenBLAS", .product(name: "Crypto", package: "swift-crypto")]),
+      dependencies: ["IngotCore", "IngotQuant", "IngotArchitectures", "COpenBLAS"]),
     .target(
       name: "IngotPipeline",
-      dependencies: ["IngotContainer", "IngotFormats", "IngotQuant"]),
+      dependencies: ["IngotCore", "IngotContainer", "IngotFormats", "IngotQuant", "IngotArchitectures"]),
     .target(
       name: "IngotCommands",
       dependencies: [
-        "IngotContainer", "IngotFormats", "IngotPipeline", "IngotQuant", "IngotRuntime",
+        "IngotCore", "IngotContainer", "IngotFormats", "IngotPipeline", "IngotQuant", "IngotRuntime", "IngotArchitectures",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .executableTarget(name: "ingot", dependencies: ["IngotCommands"]),
+    .executableTarget(
+      name: "ingot-bench",
+      dependencies: ["IngotCore", "IngotContainer", "IngotPipeline", "IngotQuant", "IngotRuntime", "IngotArchitectures", "COpenBLAS"],
+      path: "Benchmarks/ingot-bench"),
 
     .target(
       name: "IngotTestSupport",
-      dependencies: ["IngotContainer", "IngotFormats"],
+      dependencies: ["IngotCore", "IngotContainer", "IngotFormats"],
       path: "Tests/IngotTestSupport"),
     .testTarget(
       name: "IngotTests",
       dependencies: [
-        "IngotContainer", "IngotFormats", "IngotPipeline", "IngotCommands", "IngotQuant", "IngotCodec", "IngotRuntime",
-        "IngotTestSupport", "CZstd", "COpenBLAS", "ingot",
+        "IngotCore", "IngotContainer", "IngotFormats", "IngotPipeline", "IngotCommands", "IngotQuant", "IngotCodec", "IngotRuntime",
+        "IngotArchitectures", "IngotTestSupport", "CZstd", "COpenBLAS", "ingot",
       ],
       exclude: ["Fixtures"]),
   ],

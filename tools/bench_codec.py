@@ -4,7 +4,7 @@
 usage: bench_codec.py INGOT_BINARY OUT_DIR
 
 On all-MiniLM-L6-v2 (tools/fetch-models), f32 and the same weights cast to
-bf16 (round to nearest even): our codec (`ingot compress --bench`: tensors in
+bf16 (round to nearest even): our codec (`ingot-bench codec`: tensors in
 memory, chunks of 1 MiB) against ZipNN when `zipnn` is importable, and the
 zstd CLI at -1 otherwise, on the same bytes in the same run. Size ratio,
 compress and decompress MB/s at 1 thread and at all cores.
@@ -20,6 +20,13 @@ if not os.path.exists(os.path.join(model, "model.safetensors")):
     sys.exit(0)
 cores = os.cpu_count() or 1
 
+def bench(*args):
+    r = subprocess.run([os.path.join(os.path.dirname(ingot), "ingot-bench"), *args], capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit(f"ingot-bench {' '.join(args)}: {r.stdout.strip()} {r.stderr.strip()}")
+    return r.stdout.strip()
+
+
 def run(*args):
     r = subprocess.run([ingot, *args], capture_output=True, text=True)
     if r.returncode:
@@ -31,7 +38,7 @@ run("convert", model, "-o", base, "--force")
 rows = []
 for dtype in ("f32", "bf16"):
     for threads in (1, cores):
-        line = run("compress", base, "-o", "/dev/null", "--bench", "--threads", str(threads), *(["--bench-dtype", dtype] if dtype != "f32" else []))
+        line = bench("codec", base, "--threads", str(threads), *(["--dtype", dtype] if dtype != "f32" else []))
         f = dict(kv.split("=") for kv in line.split()[1:])
         rows.append(("ingot zstd-1 + byte planes", dtype, threads, float(f["ratio"]), float(f["compressMBps"]), float(f["decompressMBps"])))
 

@@ -65,7 +65,7 @@ for label, folder in models:
         # rate it measured itself, so the fraction pairs numbers of one run.
         runs = []
         for _ in range(3):
-            r = subprocess.run(["/usr/bin/time", "-v", ingot, "forward", path, "--bench-sequences", "8", "--bench-tokens", "128"],
+            r = subprocess.run(["/usr/bin/time", "-v", os.path.join(os.path.dirname(ingot), "ingot-bench"), "forward", path, "--sequences", "8", "--tokens", "128"],
                                capture_output=True, text=True, env=env, check=True)
             f = dict(kv.split("=") for kv in r.stdout.split()[1:])
             rss = int([l for l in r.stderr.splitlines() if "Maximum resident" in l][0].split(": ")[1]) / 1024

@@ -19,6 +19,13 @@ if not os.path.exists(os.path.join(model, "model.safetensors")):
     print("quantize bench skipped: run tools/fetch-models")
     sys.exit(0)
 
+def bench(*args):
+    r = subprocess.run([os.path.join(os.path.dirname(ingot), "ingot-bench"), *args], capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit(f"ingot-bench {' '.join(args)}: {r.stdout.strip()} {r.stderr.strip()}")
+    return r.stdout.strip()
+
+
 def run(*args):
     r = subprocess.run([ingot, *args], capture_output=True, text=True)
     if r.returncode:
@@ -45,7 +52,7 @@ for label, args, target in schemes:
     bits = sum(t["bits_per_weight"] * np.prod(t["shape"]) for t in ts) / sum(np.prod(t["shape"]) for t in ts)
     speed = []
     for extra in (["--one-thread"], []):
-        line = run("quantize", base, "-o", "/dev/null", "--bench-kernel", *args, *extra)
+        line = bench("quantize", base, *args, *extra)
         speed.append(float(line.split("MBps=")[1]))
     rows.append((label, bits, float(np.median(s)), s[0], float(np.median(ffn)), speed[0], speed[1], target))
 

@@ -1,3 +1,4 @@
+import IngotCore
 import CZstd
 
 #if canImport(Glibc)
@@ -98,7 +99,7 @@ public enum ChunkCodec {
     }
 
     nonisolated(unsafe) static var pool: [Worker] = []
-    static let lock = PoolLock()
+    static let lock = Lock()
 
     static func take(capacity: Int) -> Worker {
       let w = lock.locked { pool.popLast() } ?? Worker(capacity: capacity)
@@ -155,7 +156,7 @@ final class Decoder: @unchecked Sendable {
   }
 
   nonisolated(unsafe) static var pool: [Decoder] = []
-  static let lock = PoolLock()
+  static let lock = Lock()
 
   static func take(capacity: Int) -> Decoder {
     let d = lock.locked { pool.popLast() } ?? Decoder(capacity: capacity)
@@ -170,13 +171,3 @@ final class Decoder: @unchecked Sendable {
   static func give(_ d: Decoder) { lock.locked { if pool.count < 16 { pool.append(d) } } }
 }
 
-/// A pthread mutex (this module sits below IngotContainer's).
-final class PoolLock: @unchecked Sendable {
-  private var m = pthread_mutex_t()
-  init() { pthread_mutex_init(&m, nil) }
-  func locked<T>(_ body: () -> T) -> T {
-    pthread_mutex_lock(&m)
-    defer { pthread_mutex_unlock(&m) }
-    return body()
-  }
-}

@@ -1,8 +1,9 @@
+import IngotCore
+
 /// Everything that can be wrong with a `.ingot` file or with writing one.
 /// Each case carries the file and, where it applies, the tensor, so the CLI's
 /// one-line error (`error: FILE: TENSOR: reason`) needs nothing else.
-public enum ContainerError: Error, CustomStringConvertible, Equatable {
-  case io(file: String, operation: String, errno: Int32)
+public enum ContainerError: Error, CustomStringConvertible, Equatable, Sendable {
   case tooShort(file: String, size: Int)
   case badMagic(file: String)
   case unsupportedVersion(file: String, major: Int, minor: Int)
@@ -15,13 +16,11 @@ public enum ContainerError: Error, CustomStringConvertible, Equatable {
   case digestMismatch(file: String, tensor: String, expected: String, actual: String)
   case modelDigestMismatch(file: String, expected: String, actual: String)
   case provenance(file: String, reason: String)
-  case refusedOverwrite(file: String, reason: String)
+  case compression(tensor: String, chunk: Int, reason: String)
   case signature(file: String, reason: String)
 
   public var description: String {
     switch self {
-    case .io(let file, let operation, let errno):
-      return "\(file): \(operation) failed: \(String(cString: strerror(errno)))"
     case .tooShort(let file, let size):
       return "\(file): file is \(size) bytes, too short for an .ingot preamble (72 bytes)"
     case .badMagic(let file):
@@ -46,24 +45,12 @@ public enum ContainerError: Error, CustomStringConvertible, Equatable {
       return "\(file): model digest mismatch (header \(expected.prefix(16))…, computed \(actual.prefix(16))…)"
     case .provenance(let file, let reason):
       return "\(file): provenance: \(reason)"
-    case .refusedOverwrite(let file, let reason):
-      return "\(file): \(reason)"
+    case .compression(let tensor, let chunk, let reason):
+      return "\(tensor): chunk \(chunk): \(reason)"
     case .signature(let file, let reason):
       return "\(file): signature: \(reason)"
     }
   }
 }
-
-#if canImport(Glibc)
-  import Glibc
-#elseif canImport(Musl)
-  import Musl
-#elseif canImport(Darwin)
-  import Darwin
-#endif
-
-/// An error whose description is the one-line message the CLI prints
-/// (`error: FILE: TENSOR: reason`, exit 1). Every module's error type adopts it.
-public protocol ReportableError: Error, CustomStringConvertible {}
 
 extension ContainerError: ReportableError {}

@@ -1,10 +1,13 @@
+import IngotCore
+import IngotQuant
+
 /// The JSON header of a `.ingot` file (formats/ingot-v1.md §4).
 public struct ContainerHeader: Equatable, Sendable {
   public static let formatMajor = 1
   public static let formatMinor = 0
   /// Required features this reader implements. Anything else listed in a
   /// file's `required_features` is refused by name.
-  public static let knownFeatures: Set<String> = Set(QuantLayout.Kind.allCases.map(\.rawValue)).union(["zstd"])
+  public static let knownFeatures: Set<String> = Set(QuantCodecs.kinds).union(["zstd"])
 
   public var alignment: Int = 64
   public var requiredFeatures: [String] = []
@@ -139,8 +142,8 @@ public struct ContainerHeader: Equatable, Sendable {
     guard let encJSON = item["encoding"], let encoding = Encoding(json: encJSON) else {
       throw bad("missing or malformed encoding")
     }
-    let layout: QuantLayout?
-    do { layout = try QuantLayout.parse(encoding, dtype: dtype, shape: shape) } catch { throw bad(error.reason) }
+    let layout: (any QuantCodec)?
+    do { layout = try QuantCodecs.layout(encoding, dtype: dtype, shape: shape) } catch { throw bad(error.description) }
     guard let digest = item["digest"]?.stringValue, Digest.isHexDigest(digest) else {
       throw bad("digest is not a 64-digit lowercase hex SHA-256")
     }

@@ -1,5 +1,7 @@
 import Dispatch
 import IngotCodec
+import IngotCore
+
 /// Reads a `.ingot` file through a memory map. Opening validates the preamble,
 /// header checksum, schema, every storage range and the model digest; tensor
 /// payloads are only touched when asked for (or by `verifyTensor`).
@@ -13,7 +15,7 @@ public final class ContainerReader: TensorSource, @unchecked Sendable {
   public let headerBytes: [UInt8]
   let dataOffset: Int
 
-  public init(path: String) throws(ContainerError) {
+  public init(path: String) throws {
     self.path = path
     file = try MappedFile(path: path)
     let all = file.all
@@ -22,28 +24,28 @@ public final class ContainerReader: TensorSource, @unchecked Sendable {
     dataOffset = Int(preamble.dataOffset)
     // audited: Preamble checked 72 + headerLength <= dataOffset <= size.
     guard let raw = file.bytes(offset: Preamble.size, count: headerLength) else {
-      throw .tooShort(file: path, size: file.size)
+      throw ContainerError.tooShort(file: path, size: file.size)
     }
     guard Digest.sha256Hex(raw) == Digest.hex(preamble.headerSHA256) else {
-      throw .headerChecksumMismatch(file: path)
+      throw ContainerError.headerChecksumMismatch(file: path)
     }
     headerBytes = Array(raw)
     if let pad = file.bytes((Preamble.size + headerLength)..<dataOffset),
       !pad.allSatisfy({ $0 == 0x20 })
     {
-      throw .badPreamble(file: path, reason: "padding between header and data is not all spaces")
+      throw ContainerError.badPreamble(file: path, reason: "padding between header and data is not all spaces")
     }
     let json: JSONValue
     do {
       json = try JSONParser.parse(raw)
     } catch {
-      throw .invalidHeader(file: path, reason: error.description)
+      throw ContainerError.invalidHeader(file: path, reason: error.description)
     }
     header = try ContainerHeader(json: json, file: path)
     try Self.checkLayout(header, dataLength: Int(preamble.dataLength), file: path)
     let computed = header.computedModelDigest()
     guard computed == header.modelDigest else {
-      throw .modelDigestMismatch(file: path, expected: header.modelDigest, actual: computed)
+      throw ContainerError.modelDigestMismatch(file: path, expected: header.modelDigest, actual: computed)
     }
     try Self.checkChain(header, file: path)
   }
@@ -106,6 +108,8 @@ public final class ContainerReader: TensorSource, @unchecked Sendable {
 
   public var signature: JSONValue? { header.signature }
 
+  public func expectedDigest(_ index: Int) -> String? { header.tensors[index].digest }
+
   func range(of entry: TensorEntry) -> Range<Int> {
     (dataOffset + entry.storage.offset)..<(dataOffset + entry.storage.offset + entry.storage.length)
   }
@@ -134,7 +138,7 @@ public final class ContainerReader: TensorSource, @unchecked Sendable {
   func decodeChunks(_ entry: TensorEntry, _ table: ChunkTable, stored: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer) throws {
     let offsets = table.storedOffsets
     let width = planeWidth(entry, table)
-    let failures = ChunkFailures()
+    let failures = Slots<ContainerError>(count: table.chunks.count)
     nonisolated(unsafe) let (src, dst) = (stored, out)
     let (name, file) = (entry.name, path)
     DispatchQueue.concurrentPerform(iterations: table.chunks.count) { i in
@@ -144,10 +148,10 @@ public final class ContainerReader: TensorSource, @unchecked Sendable {
       do throws(ChunkCodec.Failure) {
         try ChunkCodec.decompress(part, raw: c.raw, width: width, rotate: table.rotate, into: UnsafeMutableRawBufferPointer(rebasing: dst[range]))
       } catch {
-        failures.record(i, .invalidTensor(file: file, tensor: name, reason: "chunk \(i): \(error.reason)"))
+        failures[i] = .invalidTensor(file: file, tensor: name, reason: "chunk \(i): \(error.reason)")
       }
     }
-    if let first = failures.first { throw first }
+    if let (_, first) = failures.first { throw first }
   }
 
   public func release(_ index: Int) { file.release(range(of: header.tensors[index])) }
@@ -186,6 +190,8 @@ public final class ContainerReader: TensorSource, @unchecked Sendable {
       try forEachSlice(index, size: 8 << 20) { part, _ in digest.update(part) }
     } catch let error as ContainerError {
       return error
+    } catch let error as FileError {
+      return .invalidTensor(file: path, tensor: entry.name, reason: error.description)
     } catch {
       return .invalidTensor(file: path, tensor: entry.name, reason: "\(error)")
     }
@@ -212,17 +218,4 @@ public final class ContainerReader: TensorSource, @unchecked Sendable {
     }
     return nil
   }
-}
-
-/// The last path component.
-public func baseName(_ path: String) -> String {
-  path.split(separator: "/", omittingEmptySubsequences: true).last.map(String.init) ?? path
-}
-
-/// The first failure (by chunk index) among concurrently decoded chunks.
-final class ChunkFailures: @unchecked Sendable {
-  private var failures: [(Int, ContainerError)] = []
-  private let lock = PThreadMutex()
-  func record(_ i: Int, _ e: ContainerError) { lock.locked { failures.append((i, e)) } }
-  var first: ContainerError? { lock.locked { failures.min { $0.0 < $1.0 }?.1 } }
 }

@@ -1,3 +1,4 @@
+import IngotCore
 /// The fixed 72-byte start of every `.ingot` file (formats/ingot-v1.md §2).
 public struct Preamble: Equatable, Sendable {
   public static let size = 72

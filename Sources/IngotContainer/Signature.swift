@@ -1,3 +1,4 @@
+import IngotCore
 import Crypto
 
 /// An Ed25519 signature over a model digest and the provenance chain's head

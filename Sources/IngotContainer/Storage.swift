@@ -1,3 +1,4 @@
+import IngotCore
 /// Where a tensor's payload sits in the data section, and how it is stored.
 public struct Storage: Equatable, Sendable {
   /// Byte offset from the start of the data section; a multiple of the alignment.
@@ -102,7 +103,7 @@ public struct ChunkTable: Equatable, Sendable {
       throw bad("rotate applies to the byteplane transform only")
     }
     guard let list = data["chunks"]?.arrayValue else { throw bad("missing chunk table") }
-    let expected = (payloadLength + Int(size) - 1) / Int(size)
+    let expected = payloadLength / Int(size) + (payloadLength % Int(size) == 0 ? 0 : 1)  // no overflow near Int.max
     guard list.count == expected else {
       throw bad("chunk table lists \(list.count) chunks; encoded_length \(payloadLength) in chunks of \(size) needs \(expected)")
     }

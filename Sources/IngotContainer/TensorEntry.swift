@@ -1,3 +1,4 @@
+import IngotCore
 /// One tensor as the header describes it.
 public struct TensorEntry: Equatable, Sendable {
   public var name: String
@@ -20,7 +21,7 @@ public struct TensorEntry: Equatable, Sendable {
     self.digest = digest
   }
 
-  public var elementCount: Int { IngotContainer.elementCount(shape) ?? 0 }
+  public var elementCount: Int { IngotCore.elementCount(shape) ?? 0 }
 
   /// The part of the entry the model digest covers (everything but storage).
   public var logicalJSON: JSONValue {

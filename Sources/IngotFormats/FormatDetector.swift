@@ -1,10 +1,11 @@
-import IngotContainer
+import IngotCore
 
 #if canImport(Glibc)
   import Glibc
 #endif
 
-/// What a file is, decided from its content (DESIGN.md: never the extension).
+/// What a file is, decided from its content; a file name only breaks ties
+/// for inputs without a magic number (ONNX, protocol-0 pickles, JSON indexes).
 public enum DetectedFormat: String, Sendable {
   case ingot, safetensors, safetensorsModelFolder = "safetensors folder", safetensorsIndex = "safetensors index"
   case gguf, pytorchZip = "PyTorch zip", pickle = "pickle", numpy = "NumPy .npy", zip = "zip", onnx = "ONNX"
@@ -23,12 +24,15 @@ public enum FormatError: Error, CustomStringConvertible, Equatable {
 }
 
 public enum FormatDetector {
+  /// The .ingot preamble's magic (formats/ingot-v1.md §2).
+  static let ingotMagic: [UInt8] = [0x89, 0x49, 0x4E, 0x47, 0x4F, 0x54, 0x0D, 0x0A]
+
   public static func detect(_ path: String) throws -> DetectedFormat {
     if isDirectory(path) { return .safetensorsModelFolder }
     let file = try MappedFile(path: path)
     let head = file.bytes(0..<min(file.size, 64)) ?? UnsafeRawBufferPointer(start: nil, count: 0)
     let b = Array(head)
-    if b.starts(with: Preamble.magic) { return .ingot }
+    if b.starts(with: ingotMagic) { return .ingot }
     if b.starts(with: Array("GGUF".utf8)) { return .gguf }
     if b.starts(with: [0x93] + Array("NUMPY".utf8)) { return .numpy }
     if b.starts(with: [0x50, 0x4B, 0x03, 0x04]) { return .zip }
@@ -56,48 +60,6 @@ public enum FormatDetector {
     }
     if file.size < 8 { throw FormatError.unknown(file: path, hint: "only \(file.size) bytes") }
     throw FormatError.unknown(file: path, hint: "first bytes \(b.prefix(8).map { String(format2: $0) }.joined(separator: " "))")
-  }
-
-  /// Opens any supported input as a TensorSource.
-  public static func open(_ paths: [String], ggufNames: GGUFNames? = nil, ggufNative: Bool = false) throws -> any TensorSource {
-    guard let first = paths.first else { throw FormatError.unknown(file: "", hint: "no input given") }
-    let format = try detect(first)
-    for other in paths.dropFirst() {
-      let f = try detect(other)
-      guard f == format || (format != .ingot && f != .ingot) else {
-        throw FormatError.unknown(file: other, hint: "cannot mix \(f.rawValue) with \(format.rawValue) inputs")
-      }
-    }
-    switch format {
-    case .ingot:
-      guard paths.count == 1 else {
-        throw FormatError.unknown(file: paths[1], hint: "only one .ingot input at a time")
-      }
-      return try ContainerReader(path: first)
-    case .safetensors, .safetensorsModelFolder, .safetensorsIndex:
-      return try SafetensorsSource(paths: paths)
-    case .numpy:
-      return try NumpySource(paths: paths)
-    case .onnx:
-      guard paths.count == 1 else { throw FormatError.unknown(file: paths[1], hint: "one ONNX model at a time") }
-      return try ONNXModel(path: first)
-    case .gguf:
-      guard paths.count == 1 else { throw FormatError.unknown(file: paths[1], hint: "one GGUF file at a time") }
-      return try GGUFSource(path: first, names: ggufNames, native: ggufNative)
-    case .zip:
-      // An .npz holds only .npy members; any other zip (PyTorch) is not read yet.
-      let archive = try ZipArchive(file: try MappedFile(path: first))
-      if !archive.entries.isEmpty, archive.entries.allSatisfy({ $0.name.hasSuffix(".npy") }) {
-        return try NumpySource(paths: paths)
-      }
-      guard paths.count == 1 else { throw FormatError.unknown(file: paths[1], hint: "one PyTorch checkpoint at a time") }
-      return try TorchCheckpoint(path: first)
-    case .pickle:
-      guard paths.count == 1 else { throw FormatError.unknown(file: paths[1], hint: "one PyTorch checkpoint at a time") }
-      return try TorchCheckpoint(path: first)
-    default:
-      throw FormatError.notSupportedYet(file: first, format: format.rawValue)
-    }
   }
 }
 

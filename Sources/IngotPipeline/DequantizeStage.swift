@@ -1,4 +1,4 @@
-import IngotContainer
+import IngotCore
 import IngotQuant
 
 /// Quantized tensors back to raw values of their logical dtype (f32, or f16
@@ -16,15 +16,15 @@ public struct DequantizeStage: TensorStage {
   }
 
   public func apply(from: SourceTensor, to: SourceTensor, input: UnsafeRawBufferPointer, output: UnsafeMutableRawBufferPointer) throws -> JSONValue? {
-    guard let layout = try QuantLayout.parse(from.encoding, dtype: from.dtype, shape: from.shape) else { return nil }
-    let n = layout.rows * layout.cols
+    guard let codec = try QuantCodecs.layout(from.encoding, dtype: from.dtype, shape: from.shape) else { return nil }
+    let n = codec.rows * codec.cols
     if to.dtype == .f32 {
-      Dequantizer.dequantize(input, layout: layout, into: output.baseAddress!.assumingMemoryBound(to: Float.self))  // audited: n > 0
+      Dequantizer.dequantize(input, codec: codec, into: output.baseAddress!.assumingMemoryBound(to: Float.self))  // audited: n > 0
     } else {
       let values = UnsafeMutableBufferPointer<Float>.allocate(capacity: n)
       defer { values.deallocate() }
-      Dequantizer.dequantize(input, layout: layout, into: values.baseAddress!)  // audited: n > 0
-      CastStage.convert(count: n, from: .f32, to: to.dtype, input: UnsafeRawBufferPointer(values), output: output)
+      Dequantizer.dequantize(input, codec: codec, into: values.baseAddress!)  // audited: n > 0
+      FloatConversion.convert(count: n, from: .f32, to: to.dtype, input: UnsafeRawBufferPointer(values), output: output)
     }
     return nil
   }

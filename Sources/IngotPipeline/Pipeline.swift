@@ -1,7 +1,8 @@
 import Dispatch
 import IngotContainer
+import IngotCore
 
-/// Source → stages → ContainerWriter, in one streaming pass (DESIGN.md).
+/// Source → stages → sink, in one streaming pass (DESIGN.md).
 ///
 /// Three things run side by side: one thread hashes every source file whole
 /// for provenance; this thread takes one tensor at a time, applies the
@@ -32,6 +33,7 @@ public struct Pipeline {
     }
   }
 
+  /// What a run wrote into a `.ingot` file.
   public struct Outcome: Sendable {
     public var header: ContainerHeader
     public var path: String
@@ -40,6 +42,14 @@ public struct Pipeline {
     /// Tensors a stage changed, by stage name.
     public var changed: [String: [String]]
     /// The provenance step's metrics (each stage's summary, by stage name).
+    public var metrics: JSONValue
+  }
+
+  /// What a run delivered into any sink.
+  public struct Summary: Sendable {
+    public var bytesIn: Int
+    public var bytesOut: Int
+    public var changed: [String: [String]]
     public var metrics: JSONValue
   }
 
@@ -56,7 +66,26 @@ public struct Pipeline {
   /// Hashing slice: small enough to stay in cache between hash and write.
   static let slice = 4 << 20
 
+  /// Writes a new `.ingot` file at `path`.
   public func run(to path: String, progress: ProgressBar? = nil) throws -> Outcome {
+    let writer = try ContainerWriter(path: path, inputs: source.files.map(\.path), force: options.force, compression: options.compression)
+    return try outcome(run(into: writer, progress: progress), writer)
+  }
+
+  /// Rewrites the `.ingot` file at `path` (usually the source itself) in one
+  /// rename: nothing is left behind at any point a process can be killed.
+  public func run(replacing path: String, progress: ProgressBar? = nil) throws -> Outcome {
+    let writer = try ContainerWriter(replacing: path, compression: options.compression)
+    return try outcome(run(into: writer, progress: progress), writer)
+  }
+
+  func outcome(_ s: Summary, _ writer: ContainerWriter) -> Outcome {
+    Outcome(header: writer.header, path: writer.path, bytesIn: s.bytesIn, bytesOut: writer.storedBytes, changed: s.changed, metrics: s.metrics)
+  }
+
+  /// Source → stages → `sink`, one tensor at a time. Every payload whose
+  /// source promises a digest is checked against it on the way.
+  public func run(into sink: any TensorSink, progress: ProgressBar? = nil) throws -> Summary {
     let inputs = source.tensors
     var planned: [[SourceTensor]] = []  // per tensor: input, then each stage's output
     for t in inputs {
@@ -67,94 +96,79 @@ public struct Pipeline {
 
     // Hash source files on another thread while tensors stream through this one.
     let files = source.files
-    let hashes = HashResults(count: files.count)
+    let hashes = Slots<Result<String, Error>>(count: files.count)
     let group = DispatchGroup()
     DispatchQueue.global().async(group: group) {
-      for (i, f) in files.enumerated() { hashes.set(i, Result<String, Error> { try FileHasher.sha256(path: f.path) }) }
+      for (i, f) in files.enumerated() { hashes[i] = Result<String, Error> { try FileHasher.sha256(path: f.path) } }
     }
     defer { group.wait() }
 
-    let draft = draftHeader(planned.map { $0[$0.count - 1] })
-    let writer = try ContainerWriter(
-      path: path, inputs: files.map(\.path), force: options.force,
-      reservedHeaderBytes: draft.encoded().count + 512 * inputs.count + 4096 + chunkTableEstimate(inputs))
+    let placeholder = String(repeating: "0", count: 64)
+    var draft = stepTemplate(inputs: files.map {
+      ProvenanceStep.Input(path: $0.recordedPath, format: $0.format, size: $0.size, sha256: placeholder, modelDigest: placeholder)
+    })
+    draft.modelDigest = placeholder
+    try sink.plan(SinkPlan(
+      tensors: planned.map { $0[$0.count - 1] }, inputs: inputs, metadata: source.metadata, history: source.provenance,
+      draftStep: draft, signature: source.signature, inputModelDigest: source.inputModelDigest))
 
-    var entries: [TensorEntry] = []
     var changed: [String: [String]] = [:]
     var measured: [[JSONValue?]] = Array(repeating: Array(repeating: nil, count: planned.count), count: stages.count)
-    var bytesIn = 0
+    var bytesIn = 0, bytesOut = 0
     let total = inputs.reduce(0) { $0 + $1.byteCount }
-    let delay = Self.testDelayMicroseconds()
     for (index, chain) in planned.enumerated() {
-      if delay > 0 { usleep(delay) }
-      let out = chain[chain.count - 1]
-      let (storage, digest): (Storage, String)
-      if chain.allSatisfy({ $0 == chain[0] }) && options.compression == nil {
-        // Unchanged: stream the source slice by slice, straight to the output.
-        let offset = writer.reserve(chain[0].byteCount)
+      let expected = source.expectedDigest(index)
+      let digest: String
+      if chain.dropFirst().allSatisfy({ Self.samePayload($0, chain[0]) }) {
+        // Unchanged: stream the source slice by slice, straight to the sink.
         var hasher = StreamingDigest()
-        try source.forEachSlice(index, size: Self.slice) { part, at in
-          try Self.hashAndWrite(part, into: &hasher, to: writer, at: offset + at)
-        }
-        (storage, digest) = (Storage(offset: offset, length: chain[0].byteCount), hasher.finalizeHex())
+        try source.forEachSlice(index, size: Self.slice) { part, _ in try Self.hashAndWrite(part, into: &hasher, to: sink) }
+        digest = hasher.finalizeHex()
+        try check(index, expected: expected, actual: digest)
       } else {
-        let (s, d, m) = try source.withPayload(index) { payload in
-          try transformAndWrite(chain: chain, payload: payload, writer: writer, changed: &changed)
+        let (d, m) = try source.withPayload(index) { payload in
+          if let expected { try check(index, expected: expected, actual: Digest.sha256Hex(payload)) }
+          return try transformAndWrite(chain: chain, payload: payload, sink: sink, changed: &changed)
         }
-        (storage, digest) = (s, d)
+        digest = d
         for (k, value) in m.enumerated() { measured[k][index] = value }
         source.release(index)
       }
+      try sink.end(index, digest: digest)
       bytesIn += chain[0].byteCount
+      bytesOut += chain[chain.count - 1].byteCount
       progress?.update(done: bytesIn, total: total)
-      entries.append(TensorEntry(name: out.name, dtype: out.dtype, shape: out.shape, encoding: out.encoding, storage: storage, digest: digest))
     }
     progress?.finish()
     group.wait()
 
-    var header = ContainerHeader()
-    header.metadata = source.metadata
-    header.tensors = entries
-    header.requiredFeatures = Self.features(entries.map(\.encoding), compressed: entries.contains { $0.storage.chunks != nil })
-    header.modelDigest = header.computedModelDigest()
     var recorded: [ProvenanceStep.Input] = []
     for (i, f) in files.enumerated() {
+      guard let hash = hashes[i] else { throw PipelineError.failed("\(f.path): file hash missing") }
       recorded.append(ProvenanceStep.Input(
-        path: f.recordedPath, format: f.format, size: f.size, sha256: try hashes.get(i),
+        path: f.recordedPath, format: f.format, size: f.size, sha256: try hash.get(),
         modelDigest: f.format == "ingot" ? source.inputModelDigest : nil))
     }
     var step = stepTemplate(inputs: recorded)
-    step.modelDigest = header.modelDigest
     var metrics: [String: JSONValue] = [:]
     for (k, stage) in stages.enumerated() {
       let rows = planned.indices.map { (input: planned[$0][k], output: planned[$0][k + 1], measured: measured[k][$0]) }
       if let summary = stage.summary(rows) { metrics[stage.name] = summary }
     }
     step.metrics = .object(metrics.merging(options.extraMetrics) { a, _ in a })
-    header.provenance = source.provenance + [step]
-    header.signature = source.signature
-    try writer.finish(header: header)
-    return Outcome(
-      header: header, path: path, bytesIn: bytesIn, bytesOut: entries.reduce(0) { $0 + $1.storage.length }, changed: changed,
-      metrics: step.metrics)
+    try sink.finish(step)
+    return Summary(bytesIn: bytesIn, bytesOut: bytesOut, changed: changed, metrics: step.metrics)
   }
 
-  /// `INGOT_TEST_TENSOR_DELAY_MS` slows the loop so the interruption test
-  /// can kill a conversion reliably partway; unset in normal use.
-  static func testDelayMicroseconds() -> UInt32 {
-    guard let raw = getenv("INGOT_TEST_TENSOR_DELAY_MS"), let ms = UInt32(String(cString: raw)) else { return 0 }
-    return min(ms, 10_000) * 1000
+  /// A stage that only renames leaves the payload as it is.
+  static func samePayload(_ a: SourceTensor, _ b: SourceTensor) -> Bool {
+    a.dtype == b.dtype && a.shape == b.shape && a.encoding == b.encoding && a.byteCount == b.byteCount
   }
 
-  /// Room for chunk tables (about 16 bytes an entry): a pure function of the plan.
-  func chunkTableEstimate(_ tensors: [SourceTensor]) -> Int {
-    guard let c = options.compression else { return 0 }
-    return tensors.reduce(0) { $0 + 16 * ($1.byteCount / max(c.chunkSize / 8 * 8, 1) + 1) + 128 }
-  }
-
-  /// Every non-raw encoding is a feature a reader must implement (spec §10).
-  static func features(_ encodings: [Encoding], compressed: Bool) -> [String] {
-    Set(encodings.filter { !$0.isRaw }.map(\.kind)).union(compressed ? ["zstd"] : []).sorted()
+  /// A damaged input is never passed on under a new digest.
+  func check(_ index: Int, expected: String?, actual: String) throws {
+    guard let expected, expected != actual else { return }
+    throw PipelineError.digestMismatch(file: source.files.first?.path ?? "", tensor: source.tensors[index].name, expected: expected, actual: actual)
   }
 
   func stepTemplate(inputs: [ProvenanceStep.Input]) -> ProvenanceStep {
@@ -165,85 +179,52 @@ public struct Pipeline {
       inputModelDigest: source.inputModelDigest, note: options.note, timestamp: options.timestamp)
   }
 
-  /// A header with the final shape but placeholder numbers, to size the
-  /// reserved header space. Pure function of the plan: output stays canonical.
-  func draftHeader(_ outputs: [SourceTensor]) -> ContainerHeader {
-    var h = ContainerHeader()
-    h.metadata = source.metadata
-    let placeholder = String(repeating: "0", count: 64)
-    h.requiredFeatures = Self.features(outputs.map(\.encoding), compressed: options.compression != nil)
-    h.tensors = outputs.map {
-      TensorEntry(name: $0.name, dtype: $0.dtype, shape: $0.shape, encoding: $0.encoding,
-                  storage: Storage(offset: 1 << 50, length: 1 << 50), digest: placeholder)
-    }
-    h.modelDigest = placeholder
-    let inputs = source.files.map {
-      ProvenanceStep.Input(path: $0.recordedPath, format: $0.format, size: $0.size, sha256: placeholder, modelDigest: placeholder)
-    }
-    var step = stepTemplate(inputs: inputs)
-    step.modelDigest = placeholder
-    h.provenance = source.provenance + [step]
-    return h
-  }
-
-  func transformAndWrite(chain: [SourceTensor], payload: UnsafeRawBufferPointer, writer: ContainerWriter,
-                         changed: inout [String: [String]]) throws -> (Storage, String, [JSONValue?]) {
+  func transformAndWrite(chain: [SourceTensor], payload: UnsafeRawBufferPointer, sink: any TensorSink,
+                         changed: inout [String: [String]]) throws -> (String, [JSONValue?]) {
     var current = payload
     var owned: [UnsafeMutableRawBufferPointer] = []
     defer { owned.forEach { $0.deallocate() } }
     var measured = [JSONValue?](repeating: nil, count: stages.count)
     for (k, stage) in stages.enumerated() where chain[k + 1] != chain[k] {
+      changed[stage.name, default: []].append(chain[0].name)
+      guard !Self.samePayload(chain[k + 1], chain[k]) else { continue }
       let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(chain[k + 1].byteCount, 1), alignment: 64)
       owned.append(buffer)
       let output = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<chain[k + 1].byteCount])
       measured[k] = try stage.apply(from: chain[k], to: chain[k + 1], input: current, output: output)
       current = UnsafeRawBufferPointer(output)
-      changed[stage.name, default: []].append(chain[0].name)
       // An intermediate buffer can go as soon as the next stage has read it.
       if owned.count > 1 { owned.removeFirst().deallocate() }
     }
-    if let compression = options.compression {
-      let (storage, digest) = try compression.compressAndWrite(current, tensor: chain[chain.count - 1], to: writer)
-      return (storage, digest, measured)
-    }
-    let offset = writer.reserve(current.count)
-    let digest = try Self.hashAndWrite(current, to: writer, at: offset)
-    return (Storage(offset: offset, length: current.count), digest, measured)
-  }
-
-  /// Hashes and writes a payload slice by slice, so each slice is still in
-  /// cache when it is copied to the output buffers. The file hash runs on
-  /// another thread, and the output thread does the I/O.
-  static func hashAndWrite(_ payload: UnsafeRawBufferPointer, to writer: ContainerWriter, at offset: Int) throws -> String {
     var digest = StreamingDigest()
     var at = 0
-    while at < payload.count {
-      let part = UnsafeRawBufferPointer(rebasing: payload[at..<min(payload.count, at + slice)])
-      try hashAndWrite(part, into: &digest, to: writer, at: offset + at)
+    repeat {
+      let part = UnsafeRawBufferPointer(rebasing: current[at..<min(current.count, at + Self.slice)])
+      try Self.hashAndWrite(part, into: &digest, to: sink)
       at += part.count
-    }
-    return digest.finalizeHex()
+    } while at < current.count
+    return (digest.finalizeHex(), measured)
   }
 
-  /// Hashes one slice and copies it into the output buffers at the same
-  /// time, on two threads: the copy then costs no time on the hashing
+  /// Hashes one slice and hands it to the sink at the same time, on two
+  /// threads: the copy (or compression) then costs no time on the hashing
   /// thread, which with the file hash sets the pace.
-  static func hashAndWrite(_ part: UnsafeRawBufferPointer, into digest: inout StreamingDigest, to writer: ContainerWriter, at offset: Int) throws {
+  static func hashAndWrite(_ part: UnsafeRawBufferPointer, into digest: inout StreamingDigest, to sink: any TensorSink) throws {
     guard part.count >= 1 << 20 else {
       digest.update(part)
-      try writer.write(part, at: offset)
+      if part.count > 0 { try sink.write(part) }
       return
     }
     // nonisolated(unsafe): iteration 0 is the digest's only user, iteration 1
-    // the writer's; both only read `part`; concurrentPerform joins them.
+    // the sink's; both only read `part`; concurrentPerform joins them.
     nonisolated(unsafe) var hasher = digest
-    nonisolated(unsafe) let shared = (writer: writer, part: part)
+    nonisolated(unsafe) let shared = (sink: sink, part: part)
     nonisolated(unsafe) var failure: Error? = nil
     DispatchQueue.concurrentPerform(iterations: 2) { i in
       if i == 0 {
         hasher.update(shared.part)
       } else {
-        do { try shared.writer.write(shared.part, at: offset) } catch { failure = error }
+        do { try shared.sink.write(shared.part) } catch { failure = error }
       }
     }
     digest = hasher
@@ -251,18 +232,3 @@ public struct Pipeline {
   }
 }
 
-/// Results of the file-hashing thread. A lock guards the slots; each is set once.
-final class HashResults: @unchecked Sendable {
-  private var slots: [Result<String, Error>?]
-  private let lock = PThreadMutex()
-  init(count: Int) { slots = Array(repeating: nil, count: count) }
-  func set(_ i: Int, _ r: Result<String, Error>) { lock.locked { slots[i] = r } }
-  func get(_ i: Int) throws -> String {
-    guard let r = lock.locked({ slots[i] }) else { throw PipelineError.failed("file hash \(i) missing") }
-    return try r.get()
-  }
-}
-
-#if canImport(Glibc)
-  import Glibc
-#endif

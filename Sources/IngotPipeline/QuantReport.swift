@@ -1,18 +1,17 @@
-import IngotContainer
+import IngotCore
 import IngotQuant
 
 /// The quantization report (DESIGN.md "Quantization report schema"): what
 /// `--json` prints, `--report` writes and the provenance step records.
 public enum QuantReport {
-  static func number(_ x: Double) -> JSONValue { x.isFinite ? .double(x) : .null }
 
-  static func tensorJSON(name: String, shape: [Int], scheme: QuantScheme, layout: QuantLayout, metrics m: ErrorMetrics) -> JSONValue {
+  static func tensorJSON(name: String, shape: [Int], scheme: QuantScheme, codec: any QuantCodec, metrics m: ErrorMetrics) -> JSONValue {
     [
       "name": .string(name), "shape": .ints(shape), "scheme": .string(scheme.name),
-      "group_size": .int(Int64(layout.groupSize)), "bits_per_weight": number(layout.bitsPerWeight),
-      "mse": number(m.mse), "rmse": number(m.rmse), "max_abs_error": number(m.maxAbs),
+      "group_size": .int(Int64(codec.groupSize)), "bits_per_weight": JSONValue.number(codec.bitsPerWeight),
+      "mse": JSONValue.number(m.mse), "rmse": JSONValue.number(m.rmse), "max_abs_error": JSONValue.number(m.maxAbs),
       // null: exact (no error at all)
-      "sqnr_db": number(m.sqnrDB), "cosine": number(m.cosine), "relative_error": number(m.relativeError),
+      "sqnr_db": JSONValue.number(m.sqnrDB), "cosine": JSONValue.number(m.cosine), "relative_error": JSONValue.number(m.relativeError),
     ]
   }
 
@@ -47,10 +46,10 @@ public enum QuantReport {
       "summary": [
         "tensors_quantized": .int(Int64(rows.count)), "tensors_kept": .int(Int64(kept.count)),
         "bytes_before": .int(Int64(before)), "bytes_after": .int(Int64(after)),
-        "bits_per_weight": number(elements == 0 ? 0 : Double(after * 8) / Double(elements)),
-        "quantized_bits_per_weight": number(qElements == 0 ? .nan : Double(qAfter * 8) / Double(qElements)),
+        "bits_per_weight": JSONValue.number(elements == 0 ? 0 : Double(after * 8) / Double(elements)),
+        "quantized_bits_per_weight": JSONValue.number(qElements == 0 ? .nan : Double(qAfter * 8) / Double(qElements)),
         "quantized_bytes_before": .int(Int64(qBefore)), "quantized_bytes_after": .int(Int64(qAfter)),
-        "sqnr_db_median": number(median), "sqnr_db_min": number(sqnr.first ?? .nan),
+        "sqnr_db_median": JSONValue.number(median), "sqnr_db_min": JSONValue.number(sqnr.first ?? .nan),
       ],
     ]
   }

@@ -1,4 +1,5 @@
-import IngotContainer
+import IngotArchitectures
+import IngotCore
 import IngotQuant
 
 /// Which tensors a quantize run leaves alone, besides those the scheme cannot take.
@@ -13,21 +14,11 @@ public struct QuantPolicy: Equatable, Sendable {
     self.quantizeOutputHead = quantizeOutputHead
   }
 
-  /// Embedding tables by the names transformers and llama.cpp use.
-  static func isEmbedding(_ name: String) -> Bool {
-    let leaf = name.split(separator: ".").suffix(2).joined(separator: ".")
-    return name.contains("embed") || leaf.hasPrefix("wte.") || leaf.hasPrefix("wpe.") || name.hasPrefix("token_embd")
-  }
-
-  static func isOutputHead(_ name: String) -> Bool {
-    name.hasPrefix("lm_head.") || name == "output.weight" || name.hasPrefix("embed_out.")
-  }
-
   /// Why `name` is kept by policy, or nil.
   public func reason(_ name: String) -> String? {
     if let p = keepPatterns.first(where: { glob($0, name) }) { return "matches --keep '\(p)'" }
-    if !quantizeOutputHead && Self.isOutputHead(name) { return "output head (--output-head keep)" }
-    if !quantizeEmbeddings && Self.isEmbedding(name) { return "embedding (--embeddings keep)" }
+    if !quantizeOutputHead && Architectures.isOutputHead(name) { return "output head (--output-head keep)" }
+    if !quantizeEmbeddings && Architectures.isEmbedding(name) { return "embedding (--embeddings keep)" }
     return nil
   }
 
@@ -89,25 +80,21 @@ public struct QuantizeStage: TensorStage {
   public func plan(_ t: SourceTensor) throws -> SourceTensor {
     // Refused rather than requantized: quantizing twice compounds error silently.
     guard t.encoding.isRaw else { throw QuantError.alreadyQuantized(tensor: t.name, kind: t.encoding.kind) }
-    guard keepReason(t) == nil, case .success(let layout) = scheme.layout(dtype: t.dtype, shape: t.shape) else { return t }
+    guard keepReason(t) == nil, case .success(let codec) = scheme.layout(dtype: t.dtype, shape: t.shape) else { return t }
     var out = t
-    out.encoding = layout.encoding
-    out.byteCount = layout.payloadLength
+    out.encoding = codec.encoding
+    out.byteCount = codec.payloadLength
     return out
   }
 
   public func apply(from: SourceTensor, to: SourceTensor, input: UnsafeRawBufferPointer, output: UnsafeMutableRawBufferPointer) throws -> JSONValue? {
-    guard let layout = try QuantLayout.parse(to.encoding, dtype: to.dtype, shape: to.shape) else { return nil }
-    let n = layout.rows * layout.cols
+    guard let codec = try QuantCodecs.layout(to.encoding, dtype: to.dtype, shape: to.shape) else { return nil }
+    let n = codec.rows * codec.cols
     let values = UnsafeMutableBufferPointer<Float>.allocate(capacity: n)
     defer { values.deallocate() }
-    if from.dtype == .f32 {
-      UnsafeMutableRawPointer(values.baseAddress!).copyMemory(from: input.baseAddress!, byteCount: n * 4)  // audited: n > 0
-    } else {
-      CastStage.convert(count: n, from: from.dtype, to: .f32, input: input, output: UnsafeMutableRawBufferPointer(values))
-    }
-    let m = try Quantizer.quantize(UnsafeBufferPointer(values), layout: layout, search: scheme.search, logical: to.dtype, name: from.name, into: output)
-    return QuantReport.tensorJSON(name: from.name, shape: from.shape, scheme: scheme, layout: layout, metrics: m)
+    FloatConversion.convert(count: n, from: from.dtype, to: .f32, input: input, output: UnsafeMutableRawBufferPointer(values))
+    let m = try Quantizer.quantize(UnsafeBufferPointer(values), codec: codec, search: scheme.search, logical: to.dtype, name: from.name, into: output)
+    return QuantReport.tensorJSON(name: from.name, shape: from.shape, scheme: scheme, codec: codec, metrics: m)
   }
 
   public func summary(_ tensors: [(input: SourceTensor, output: SourceTensor, measured: JSONValue?)]) -> JSONValue? {

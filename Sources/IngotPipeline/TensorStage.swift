@@ -1,4 +1,4 @@
-import IngotContainer
+import IngotCore
 
 /// One step between a source and the writer (DESIGN.md "The data path").
 /// A stage is a pure function of the tensor and its options, which is what

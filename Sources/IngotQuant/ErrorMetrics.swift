@@ -1,4 +1,4 @@
-import IngotContainer
+import IngotCore
 
 /// Error of a quantized tensor against its original values, accumulated in
 /// float64 (DESIGN.md "Quantization report schema").

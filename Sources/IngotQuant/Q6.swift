@@ -1,4 +1,4 @@
-import IngotContainer
+import IngotCore
 
 /// int4_group with q6 scales (formats/ingot-v1.md §5.3): per group of 32 a
 /// 6-bit scale index and a 6-bit minimum index, under an f16 super-scale d
@@ -15,13 +15,13 @@ enum Q6 {
   }
 
   static func quantizeSuperBlock(
-    _ row: UnsafeBufferPointer<Float>, _ r: Int, _ sb: Int, layout: QuantLayout, search: Bool, name: String,
+    _ row: UnsafeBufferPointer<Float>, _ r: Int, _ sb: Int, layout: Int4GroupCodec, search: Bool, name: String,
     base: UnsafeMutableRawPointer, x: UnsafeMutablePointer<Float>, codes: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>
   ) throws(QuantError) {
     let groups = layout.superBlock / 32
     let n = layout.superBlock
     let first = sb * layout.superBlock
-    Quantizer.load(row, from: first, count: layout.superBlock, into: x)
+    Kernels.load(row, from: first, count: layout.superBlock, into: x)
 
     // 1. Each group's best float (scale, min).
     var scales = [Float](repeating: 0, count: groups)
@@ -60,7 +60,7 @@ enum Q6 {
     guard best.d.isFinite, best.dmin.isFinite else { throw .outOfRange(tensor: name, row: r) }
 
     // Store codes, the 12-bit (sc, mn) entries, and d / dmin.
-    Quantizer.storeNibbles(codes, layout.superBlock, base + (r * layout.cols + first) / 2)
+    Kernels.storeNibbles(codes, layout.superBlock, base + (r * layout.cols + first) / 2)
     let stream = (base + layout.scaleSection.lowerBound).assumingMemoryBound(to: UInt8.self)
     let firstGroup = (r * layout.cols + first) / 32
     for j in 0..<groups {
@@ -76,8 +76,8 @@ enum Q6 {
       }
     }
     let sbIndex = (r * layout.cols + first) / layout.superBlock
-    Quantizer.storeF16(best.d, base + layout.minSection.lowerBound + 2 * sbIndex)
-    Quantizer.storeF16(best.dmin, base + layout.minSection.lowerBound + 2 * layout.superBlocks + 2 * sbIndex)
+    Kernels.storeF16(best.d, base + layout.minSection.lowerBound + 2 * sbIndex)
+    Kernels.storeF16(best.dmin, base + layout.minSection.lowerBound + 2 * layout.superBlocks + 2 * sbIndex)
   }
 
   /// Quantizes float (scale, min) pairs to 6-bit indices (the minimum is

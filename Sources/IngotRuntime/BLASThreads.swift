@@ -13,6 +13,9 @@ import COpenBLAS
 /// handler calls); OpenBLAS starts it again if a multi-threaded call ever
 /// needs it. Looked up at run time: other BLAS builds may not have it.
 public enum BLASThreads {
+  /// Threads the forward pass splits its products over.
+  public static var computeThreads: Int { Ops.threads }
+
   public static func park() {
     // Read before parking, so the forward pass still knows how many
     // threads it was given.

@@ -1,6 +1,6 @@
 import COpenBLAS
 import Foundation
-import IngotContainer
+import IngotCore
 import IngotQuant
 
 /// `ingot diff A B [--control C]`: is B derived from A? Similarities are
@@ -13,9 +13,11 @@ public struct ModelDiff {
     public let source: any TensorSource
     public let names: [String: Int]
     public let metadata: [String: String]
+    let weights: Weights
 
     public init(_ source: any TensorSource) {
       self.source = source
+      weights = Weights(source)
       var names: [String: Int] = [:]
       for (i, t) in source.tensors.enumerated() { names[t.name] = i }
       self.names = names
@@ -23,33 +25,12 @@ public struct ModelDiff {
     }
 
     public func values(_ name: String) throws -> [Float] {
-      guard let i = names[name] else { return [] }
-      let t = source.tensors[i]
-      let n = elementCount(t.shape) ?? 0
-      var out = [Float](repeating: 0, count: n)
-      try source.withPayload(i) { p in
-        if let layout = try QuantLayout.parse(t.encoding, dtype: t.dtype, shape: t.shape) {
-          out.withUnsafeMutableBufferPointer { Dequantizer.dequantize(p, layout: layout, into: $0.baseAddress!) }  // audited: n > 0 for quantized tensors
-          return
-        }
-        for k in 0..<n {
-          switch t.dtype {
-          case .f32: out[k] = p.loadUnaligned(fromByteOffset: 4 * k, as: Float.self)
-          case .f16: out[k] = Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: 2 * k, as: UInt16.self)))
-          case .bf16: out[k] = Float(bitPattern: UInt32(p.loadUnaligned(fromByteOffset: 2 * k, as: UInt16.self)) << 16)
-          case .f64: out[k] = Float(p.loadUnaligned(fromByteOffset: 8 * k, as: Double.self))
-          default: throw RuntimeError.unsupported("\(name): \(t.dtype.rawValue) is not a float tensor")
-          }
-        }
-      }
-      return out
+      guard names[name] != nil else { return [] }
+      return try weights.load(name)
     }
 
     public func shape(_ name: String) -> [Int] { names[name].map { source.tensors[$0].shape } ?? [] }
-    func digest(_ name: String, _ reader: ContainerReader?) -> String? {
-      guard let reader, let i = names[name] else { return nil }
-      return reader.header.tensors[i].digest
-    }
+    func digest(_ name: String) -> String? { names[name].flatMap { source.expectedDigest($0) } }
   }
 
   public struct Stats {

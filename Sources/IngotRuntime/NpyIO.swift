@@ -1,4 +1,4 @@
-import IngotContainer
+import IngotCore
 
 /// Minimal .npy output (v1.0, little-endian f32, C order).
 public enum NpyWriter {

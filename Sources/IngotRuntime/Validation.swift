@@ -1,4 +1,4 @@
-import IngotContainer
+import IngotCore
 
 /// `ingot validate`: how far a candidate's outputs moved from the base's.
 public struct Validation: Sendable {
@@ -28,16 +28,9 @@ public struct Validation: Sendable {
   /// SplitMix64 seeded with 20261129: the protocol the reference
   /// numbers used, so they compare.
   public static func defaultInputs(vocab: Int, maxPositions: Int?) -> [[Int]] {
-    var state: UInt64 = 20_261_129
-    func next() -> UInt64 {
-      state &+= 0x9E37_79B9_7F4A_7C15
-      var z = state
-      z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-      z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-      return z ^ (z >> 31)
-    }
+    var rng = SplitMix64(seed: 20_261_129)
     return [Int](repeating: 32, count: 8).map { n in
-      (0..<min(n, maxPositions ?? n)).map { _ in Int(next() % UInt64(vocab)) }
+      (0..<min(n, maxPositions ?? n)).map { _ in Int(rng.next() % UInt64(max(vocab, 1))) }
     }
   }
 
@@ -120,22 +113,9 @@ public struct Validation: Sendable {
 
   static func argmax(_ x: [Double]) -> Int { x.indices.max { x[$0] < x[$1] } ?? 0 }
 
-  static func cosine(_ x: [Double], _ y: [Double]) -> Double {
-    var xy = 0.0, xx = 0.0, yy = 0.0
-    for i in x.indices {
-      xy += x[i] * y[i]
-      xx += x[i] * x[i]
-      yy += y[i] * y[i]
-    }
-    return (xx == 0 || yy == 0) ? (xx == yy ? 1 : 0) : xy / (xx.squareRoot() * yy.squareRoot())
-  }
+  static func cosine(_ x: [Double], _ y: [Double]) -> Double { Statistics.cosine(x, y) }
 
-  static func percentile(_ sorted: [Double], _ q: Double) -> Double {
-    guard !sorted.isEmpty else { return 0 }
-    let pos = q * Double(sorted.count - 1)
-    let lo = Int(pos), hi = min(lo + 1, sorted.count - 1)
-    return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - Double(lo))
-  }
+  static func percentile(_ sorted: [Double], _ q: Double) -> Double { Statistics.percentile(sorted, q) }
 
   public var json: JSONValue {
     [

@@ -1,79 +1,109 @@
-import IngotContainer
+import IngotArchitectures
+import IngotCore
 import IngotQuant
 
-/// Tensors of a container as f32 matrices, read one at a time (dequantized
-/// and widened on the way), so a forward pass holds about one layer.
+/// Tensors of any source as f32 matrices, read one at a time (dequantized
+/// and widened on the way; each payload checked against the digest its
+/// source promises), so a forward pass holds about one layer.
 public final class Weights {
-  public let reader: ContainerReader
+  public let source: any TensorSource
   let index: [String: Int]
+  /// Check each payload against its source's digest before using it.
+  public var verifyDigests = true
 
-  public init(_ reader: ContainerReader) {
-    self.reader = reader
+  public init(_ source: any TensorSource) {
+    self.source = source
     var index: [String: Int] = [:]
-    for (i, t) in reader.header.tensors.enumerated() { index[t.name] = i }
+    for (i, t) in source.tensors.enumerated() { index[t.name] = i }
     self.index = index
   }
+
+  /// The file the weights come from, for error messages.
+  public var path: String { source.files.first?.path ?? source.format }
 
   public func has(_ name: String) -> Bool { index[name] != nil }
 
   public func shape(_ name: String) throws -> [Int] {
     guard let i = index[name] else { throw RuntimeError.missingTensor(name) }
-    return reader.header.tensors[i].shape
+    return source.tensors[i].shape
   }
 
-  /// Runs `body`, naming this container's file in any RuntimeError it throws.
+  /// Runs `body`, naming this source's file in any RuntimeError it throws.
   public func context<T>(_ body: () throws -> T) throws -> T {
     do { return try body() } catch let e as RuntimeError {
       if case .inFile = e { throw e }
-      throw RuntimeError.inFile(reader.path, e)
+      throw RuntimeError.inFile(path, e)
+    } catch let e as ConfigError {
+      throw RuntimeError.inFile(path, .config(e))
     }
   }
 
   /// The tensor's values as f32, row-major.
   public func load(_ name: String) throws -> [Float] {
-    guard let i = index[name] else { throw RuntimeError.inFile(reader.path, .missingTensor(name)) }
-    let t = reader.header.tensors[i]
-    let n = t.elementCount
+    guard let i = index[name] else { throw RuntimeError.inFile(path, .missingTensor(name)) }
+    let t = source.tensors[i]
+    guard let n = elementCount(t.shape) else { throw RuntimeError.inFile(path, .unsupported("\(name): shape \(t.shape) overflows")) }
+    let expected = verifyDigests ? source.expectedDigest(i) : nil
+    let codec = try QuantCodecs.layout(t.encoding, dtype: t.dtype, shape: t.shape)
+    guard codec != nil || FloatConversion.readable(t.dtype) else { throw RuntimeError.unsupported("\(name): dtype \(t.dtype.rawValue) in a weight") }
     // Every path below writes all n values (or throws): no zero-fill first.
     var out = [Float](unsafeUninitializedCapacity: n) { _, count in count = n }
-    try reader.withPayload(i) { payload in
-      try out.withUnsafeMutableBufferPointer { dst in
+    try source.withPayload(i) { payload in
+      if let expected, Digest.sha256Hex(payload) != expected {
+        throw RuntimeError.inFile(path, .digestMismatch(name))
+      }
+      out.withUnsafeMutableBufferPointer { dst in
         guard let base = dst.baseAddress else { return }
-        if let layout = try QuantLayout.parse(t.encoding, dtype: t.dtype, shape: t.shape) {
-          Dequantizer.dequantize(payload, layout: layout, into: base)
-          return
-        }
-        switch t.dtype {
-        case .f32: UnsafeMutableRawPointer(base).copyMemory(from: payload.baseAddress!, byteCount: n * 4)  // audited: n > 0 here
-        case .f16: for k in 0..<n { base[k] = Float(Float16(bitPattern: payload.loadUnaligned(fromByteOffset: 2 * k, as: UInt16.self))) }
-        case .bf16: for k in 0..<n { base[k] = Float(bitPattern: UInt32(payload.loadUnaligned(fromByteOffset: 2 * k, as: UInt16.self)) << 16) }
-        case .f64: for k in 0..<n { base[k] = Float(payload.loadUnaligned(fromByteOffset: 8 * k, as: Double.self)) }
-        default: throw RuntimeError.unsupported("\(name): dtype \(t.dtype.rawValue) in a weight")
+        if let codec {
+          Dequantizer.dequantize(payload, codec: codec, into: base)
+        } else {
+          FloatConversion.convert(count: n, from: t.dtype, to: .f32, input: payload, output: UnsafeMutableRawBufferPointer(dst))
         }
       }
     }
-    reader.release(i)
+    source.release(i)
     return out
   }
 
-  /// The model's config.json, kept as container metadata by convert, or one
-  /// translated from the GGUF keys of a GGUF-born container.
-  public func config() throws -> JSONValue { try context { try findConfig() } }
+  /// The tensor's values, refused unless its shape is `expected`: a config
+  /// that disagrees with the stored weights never reaches a kernel.
+  public func load(_ name: String, shape expected: [Int]) throws -> [Float] {
+    let actual = try context { try shape(name) }
+    guard actual == expected else { throw RuntimeError.inFile(path, .shapeMismatch(tensor: name, expected: expected, actual: actual)) }
+    return try load(name)
+  }
 
-  func findConfig() throws -> JSONValue {
-    if let text = reader.metadata["files/config.json"] {
-      do { return try JSONParser.parse(Array(text.utf8)) } catch { throw RuntimeError.unsupported("config.json: \(error.description)") }
+  /// The architecture and typed config: from the container's config.json,
+  /// or translated from the GGUF keys of a GGUF-born container.
+  public func config() throws -> (ArchitectureSpec, ModelConfig) { try context { try findConfig() } }
+
+  func findConfig() throws -> (ArchitectureSpec, ModelConfig) {
+    if let text = source.metadata["files/config.json"] {
+      let json: JSONValue
+      do { json = try JSONParser.parse(Array(text.utf8)) } catch { throw ConfigError.notJSON(error.description) }
+      let type = json["model_type"]?.stringValue ?? ""
+      guard let spec = Architectures.spec(modelType: type) else { throw ConfigError.unknownArchitecture(type, known: Architectures.modelTypes) }
+      return (spec, try spec.config(json))
     }
     // A GGUF-born container: its llama.cpp keys say the same things.
-    if let config = try GGUFConfig.translate(reader.metadata, shape: { try? self.shape($0) }) { return config }
+    if let architecture = source.metadata["gguf/general.architecture"] {
+      guard let spec = Architectures.spec(gguf: architecture) else {
+        throw ConfigError.unknownArchitecture("GGUF architecture '\(architecture)'", known: Architectures.all.compactMap(\.ggufArchitecture))
+      }
+      return (spec, try spec.config(gguf: source.metadata, shape: { try? self.shape($0) }))
+    }
     throw RuntimeError.unsupported("no config.json in this container (convert the model folder, not the weights file)")
   }
 }
 
-public enum RuntimeError: Error, CustomStringConvertible, Equatable {
+public enum RuntimeError: Error, CustomStringConvertible, Equatable, ReportableError {
   case missingTensor(String)
   case unsupported(String)
   case badInput(String)
+  case config(ConfigError)
+  case digestMismatch(String)
+  /// A weight's shape differs from what the config says it must be.
+  case shapeMismatch(tensor: String, expected: [Int], actual: [Int])
   /// The same, about the container at this path.
   indirect case inFile(String, RuntimeError)
 
@@ -82,9 +112,10 @@ public enum RuntimeError: Error, CustomStringConvertible, Equatable {
     case .missingTensor(let n): "missing tensor '\(n)'"
     case .unsupported(let r): r
     case .badInput(let r): r
+    case .config(let e): e.description
+    case .digestMismatch(let n): "\(n): digest mismatch (damaged data; verify names every damaged tensor)"
+    case .shapeMismatch(let t, let e, let a): "\(t): shape \(a), but the config needs \(e)"
     case .inFile(let path, let e): "\(path): \(e.description)"
     }
   }
 }
-
-extension RuntimeError: ReportableError {}

@@ -1,3 +1,5 @@
+import IngotCore
+
 import Foundation
 import IngotContainer
 

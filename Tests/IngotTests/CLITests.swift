@@ -1,3 +1,5 @@
+import IngotCore
+import IngotPipeline
 import Foundation
 import IngotContainer
 import IngotTestSupport
@@ -95,16 +97,24 @@ import Testing
     let tmp = TempDir()
     defer { tmp.cleanup() }
     let out = tmp.file("killed.ingot")
+    // A 1 GiB tensor in a sparse file: instant to make, about a second to
+    // hash and write, so the kill lands partway (no test hook in the binary).
+    let input = TempDir()
+    defer { input.cleanup() }
+    let header = Array(#"{"w":{"dtype":"F32","shape":[268435456],"data_offsets":[0,1073741824]}}"#.utf8)
+    var head = withUnsafeBytes(of: UInt64(header.count).littleEndian) { Array($0) } + header
+    head += []
+    try writeFile(input.file("big.safetensors"), head)
+    let fh = try FileHandle(forWritingTo: URL(fileURLWithPath: input.file("big.safetensors")))
+    try fh.truncate(atOffset: UInt64(head.count) + (1 << 30))
+    try fh.close()
     let process = Process()
     process.executableURL = URL(fileURLWithPath: ingot)
-    process.arguments = ["convert", Fixtures.path("safetensors/sharded-llama"), "-o", out]
-    var env = ProcessInfo.processInfo.environment
-    env["INGOT_TEST_TENSOR_DELAY_MS"] = "100"  // 21 tensors: about 2 s in all
-    process.environment = env
+    process.arguments = ["convert", input.file("big.safetensors"), "-o", out]
     process.standardOutput = FileHandle.nullDevice
     process.standardError = FileHandle.nullDevice
     try process.run()
-    usleep(700_000)
+    usleep(300_000)
     #expect(process.isRunning, "conversion finished before it could be killed")
     kill(process.processIdentifier, SIGKILL)
     process.waitUntilExit()

@@ -1,3 +1,4 @@
+import IngotCore
 import IngotContainer
 import IngotPipeline
 import Testing

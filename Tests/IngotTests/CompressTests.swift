@@ -1,3 +1,4 @@
+import IngotCore
 import Foundation
 import IngotCodec
 import IngotCommands

@@ -1,3 +1,5 @@
+import IngotCore
+import IngotPipeline
 import Foundation
 import IngotCommands
 import IngotContainer
@@ -129,7 +131,7 @@ import Testing
       do {
         _ = try ContainerReader(path: tmp.file("lie.ingot"))
         return nil
-      } catch { return error }
+      } catch { return error as? ContainerError }
     }
     func tensor0(_ h: inout [String: JSONValue], _ key: String, _ value: JSONValue) {
       guard case .array(var ts) = h["tensors"], case .object(var t) = ts[0], case .object(var d) = t["data"] else { return }

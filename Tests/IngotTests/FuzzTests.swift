@@ -1,3 +1,5 @@
+import IngotCore
+import IngotPipeline
 import Foundation
 import IngotCommands
 import IngotContainer
@@ -37,7 +39,7 @@ import Testing
       }
       try writeFile(path, bytes)
       do {
-        let source = try FormatDetector.open([path])
+        let source = try Inputs.open([path])
         for i in source.tensors.indices { _ = try source.withPayload(i) { Digest.sha256Hex($0) } }
         accepted += 1
       } catch {

@@ -1,3 +1,5 @@
+import IngotCore
+import IngotPipeline
 import Foundation
 import IngotCommands
 import IngotContainer
@@ -104,6 +106,6 @@ import Testing
       #expect { _ = try NumpySource(paths: [path]) } throws: { "\($0)".contains(reason) && "\($0)".contains("x.npy") }
     }
     try writeFile(tmp.file("short.npy"), [0x93, 0x4E, 0x55])
-    #expect(throws: (any Error).self) { _ = try FormatDetector.open([tmp.file("short.npy")]) }
+    #expect(throws: (any Error).self) { _ = try Inputs.open([tmp.file("short.npy")]) }
   }
 }

@@ -1,3 +1,4 @@
+import IngotCore
 import Foundation
 import IngotCommands
 import IngotContainer
@@ -11,14 +12,14 @@ import Testing
 /// formats/ingot-v1.md §5.3, not by calling the quantizer's own helpers.
 @Suite struct QuantizeTests {
   /// Quantizes one f32 matrix and returns its payload and dequantized values.
-  func quantize(_ values: [Float], rows: Int, _ scheme: QuantScheme) throws -> (payload: [UInt8], layout: QuantLayout, dequantized: [Float], metrics: ErrorMetrics) {
+  func quantize(_ values: [Float], rows: Int, _ scheme: QuantScheme) throws -> (payload: [UInt8], layout: any QuantCodec, dequantized: [Float], metrics: ErrorMetrics) {
     let layout = try scheme.layout(dtype: .f32, shape: [rows, values.count / rows]).get()
     var payload = [UInt8](repeating: 0xEE, count: layout.payloadLength)
     let m = try values.withUnsafeBufferPointer { v in
-      try payload.withUnsafeMutableBytes { try Quantizer.quantize(v, layout: layout, search: scheme.search, logical: .f32, name: "t", into: $0) }
+      try payload.withUnsafeMutableBytes { try Quantizer.quantize(v, codec: layout, search: scheme.search, logical: .f32, name: "t", into: $0) }
     }
     var out = [Float](repeating: .nan, count: values.count)
-    payload.withUnsafeBytes { p in out.withUnsafeMutableBufferPointer { Dequantizer.dequantize(p, layout: layout, into: $0.baseAddress!) } }
+    payload.withUnsafeBytes { p in out.withUnsafeMutableBufferPointer { Dequantizer.dequantize(p, codec: layout, into: $0.baseAddress!) } }
     return (payload, layout, out, m)
   }
 
@@ -82,7 +83,7 @@ import Testing
     var rng = SplitMix64(seed: 9)
     let x = (0..<(2 * 96)).map { _ in Float(rng.normal()) }  // rows of 96: three groups, super-block = row
     let r = try quantize(x, rows: 2, .int4(groupSize: 32, symmetric: false, scales: .q6, search: true))
-    #expect(r.layout.superBlock == 96)
+    #expect((r.layout as? Int4GroupCodec)?.superBlock == 96)
     // Sections: 96 code bytes, ceil(12·6/8) = 9 stream bytes, 2 d, 2 dmin.
     #expect(r.payload.count == 96 + 9 + 4 + 4)
     for i in 0..<x.count {

@@ -1,3 +1,5 @@
+import IngotCore
+import IngotPipeline
 import COpenBLAS
 import CZstd
 import Testing

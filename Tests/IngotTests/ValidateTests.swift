@@ -1,3 +1,5 @@
+import IngotCore
+import IngotPipeline
 import Foundation
 import IngotCommands
 import IngotContainer

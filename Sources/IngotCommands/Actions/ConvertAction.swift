@@ -1,3 +1,4 @@
+import IngotCore
 import IngotContainer
 import IngotFormats
 import IngotPipeline
@@ -33,7 +34,7 @@ public struct ConvertAction: Sendable {
   }
 
   public func run(progress: ProgressBar? = nil) throws -> Pipeline.Outcome {
-    let source = try FormatDetector.open(sources, ggufNames: ggufNames, ggufNative: ggufNative)
+    let source = try Inputs.open(sources, ggufNames: ggufNames, ggufNative: ggufNative)
     var stages: [any TensorStage] = []
     if let dtype { stages.append(try CastStage(target: dtype)) }
     var parameters: [String: JSONValue] = ["dtype": .string(dtype?.rawValue ?? "keep")]

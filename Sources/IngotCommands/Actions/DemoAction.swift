@@ -1,3 +1,4 @@
+import IngotCore
 import IngotContainer
 import IngotFormats
 import IngotPipeline
@@ -23,7 +24,7 @@ public struct DemoAction: Sendable {
     } else {
       var template = Array("/tmp/ingot-demo-XXXXXX".utf8CString)
       guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {  // audited: non-empty buffer
-        throw ContainerError.io(file: "/tmp/ingot-demo-XXXXXX", operation: "mkdtemp", errno: errno)
+        throw FileError.io(file: "/tmp/ingot-demo-XXXXXX", operation: "mkdtemp", errno: errno)
       }
       dir = String(cString: made)
     }
@@ -67,7 +68,7 @@ public struct DemoAction: Sendable {
     // Quantize: int8 per channel and int4 (q6 scales), each with its error table,
     // then check that export dequantizes and that the file verifies.
     for (k, scheme) in [QuantScheme.int8Channel(), .int4()].enumerated() {
-      let q = dir + "/model-\(scheme.kind == .int8Channel ? "int8" : "int4").ingot"
+      let q = dir + "/model-\(scheme.kind == Int8ChannelCodec.kind ? "int8" : "int4").ingot"
       let outcome = try QuantizeAction(sources: [out], output: q, scheme: scheme, force: true).run()
       guard try VerifyAction(path: q).run().ok else { throw PipelineError.failed("demo: \(q) does not verify") }
       _ = try ExportAction(input: q, output: q + ".safetensors", force: true).run()

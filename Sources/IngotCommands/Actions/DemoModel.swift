@@ -1,3 +1,4 @@
+import IngotCore
 import IngotContainer
 import IngotFormats
 
@@ -31,42 +32,20 @@ public enum DemoModel {
   public static func write(to folder: String) throws {
     var rng = SplitMix64(seed: 0x1A60_7DE0)
     let shapes = shapes()
-    let writer = try SafetensorsWriter(
-      path: folder + "/model.safetensors", inputs: [], force: true,
-      tensors: shapes.map { .init(name: $0.0, dtype: .f32, shape: $0.1, byteCount: (elementCount($0.1) ?? 0) * 4) })
+    let writer = try SafetensorsWriter(path: folder + "/model.safetensors", inputs: [], force: true)
+    try writer.plan(SinkPlan(tensors: shapes.map { SourceTensor(name: $0.0, dtype: .f32, shape: $0.1, byteCount: (elementCount($0.1) ?? 0) * 4) }))
     for (name, shape) in shapes {
       let n = elementCount(shape) ?? 0
       let isNorm = name.hasSuffix("norm.weight")
       let std = 1.0 / Double(shape.last ?? 1).squareRoot()
       var values = [Float](repeating: 0, count: n)
       for i in 0..<n { values[i] = isNorm ? Float(1 + 0.05 * rng.normal()) : Float(std * rng.normal()) }
-      try values.withUnsafeBytes { try writer.append($0) }
+      try values.withUnsafeBytes { try writer.write($0) }
+      try writer.end(0, digest: "")
     }
-    try writer.finish()
+    try writer.finish(ProvenanceStep(operation: "demo", parameters: [:], inputs: [], inputModelDigest: nil))
     let file = try AtomicFile(path: folder + "/config.json", inputs: [], force: true)
     try file.write(Array(config.utf8), at: 0)
     try file.commit()
-  }
-}
-
-/// A small, well-known PRNG (Steele et al.), so demo weights are identical everywhere.
-public struct SplitMix64: Sendable {
-  var state: UInt64
-  public init(seed: UInt64) { state = seed }
-  public mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-  /// Uniform in (0, 1).
-  public mutating func uniform() -> Double { (Double(next() >> 11) + 0.5) / Double(1 << 53) }
-  /// Approximately standard normal (Irwin–Hall: 12 uniforms − 6). Plain
-  /// arithmetic, so the bits do not depend on a platform's libm.
-  public mutating func normal() -> Double {
-    var sum = 0.0
-    for _ in 0..<12 { sum += uniform() }
-    return sum - 6
   }
 }

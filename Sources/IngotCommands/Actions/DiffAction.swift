@@ -1,3 +1,5 @@
+import IngotCore
+import IngotPipeline
 import IngotContainer
 import IngotFormats
 import IngotRuntime
@@ -30,7 +32,7 @@ public struct DiffAction: Sendable {
   }
 
   public func run() throws -> JSONValue {
-    let sa = try FormatDetector.open(a, ggufNames: nil), sb = try FormatDetector.open(b, ggufNames: nil)
+    let sa = try Inputs.open(a, ggufNames: nil), sb = try Inputs.open(b, ggufNames: nil)
     let ma = ModelDiff.Model(sa), mb = ModelDiff.Model(sb)
     var report: [String: JSONValue] = [:]
 
@@ -125,7 +127,7 @@ public struct DiffAction: Sendable {
     }
     var controlMedian: Double? = nil
     if let control {
-      let mc = ModelDiff.Model(try FormatDetector.open(control))
+      let mc = ModelDiff.Model(try Inputs.open(control))
       var cp: [Double] = []
       for n in sameShape where ma.shape(n).count == 2 && mc.shape(n) == ma.shape(n) { cp.append(ModelDiff.stats(valuesA[n] ?? [], try mc.values(n)).pearson) }
       controlMedian = median(cp)

@@ -1,3 +1,4 @@
+import IngotCore
 import IngotContainer
 import IngotFormats
 import IngotRuntime

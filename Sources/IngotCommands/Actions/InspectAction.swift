@@ -1,3 +1,5 @@
+import IngotCore
+import IngotPipeline
 import IngotContainer
 import IngotFormats
 
@@ -8,7 +10,7 @@ public struct InspectAction: Sendable {
   public init(paths: [String]) { self.paths = paths }
 
   public func json() throws -> JSONValue {
-    let source = try FormatDetector.open(paths)
+    let source = try Inputs.open(paths)
     if let reader = source as? ContainerReader {
       return [
         "file": .string(reader.path), "format": "ingot", "size": .int(Int64(reader.file.size)),
@@ -27,7 +29,7 @@ public struct InspectAction: Sendable {
   }
 
   public func text() throws -> String {
-    let source = try FormatDetector.open(paths)
+    let source = try Inputs.open(paths)
     var out: [String] = []
     let tensors = source.tensors
     let total = tensors.reduce(0) { $0 + $1.byteCount }

@@ -1,3 +1,4 @@
+import IngotCore
 import IngotContainer
 import IngotFormats
 import IngotPipeline
@@ -25,7 +26,7 @@ public struct QuantizeAction: Sendable {
   }
 
   public func run(progress: ProgressBar? = nil) throws -> Pipeline.Outcome {
-    let source = try FormatDetector.open(sources)
+    let source = try Inputs.open(sources)
     let stage = QuantizeStage(scheme: scheme, policy: policy)
     let options = Pipeline.Options(
       operation: "quantize", parameters: scheme.parameters.merging(policy.parameters) { a, _ in a }, force: force,

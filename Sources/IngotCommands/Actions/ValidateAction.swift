@@ -1,3 +1,4 @@
+import IngotCore
 import IngotContainer
 import IngotRuntime
 
@@ -20,8 +21,8 @@ public struct ValidateAction: Sendable {
     let bm = try Models.load(bw), cm = try Models.load(cw)
     let inputs = tokens ?? Validation.defaultInputs(vocab: bm.vocabSize, maxPositions: bm.positionLimit)
     return try Validation.run(
-      base: bm, candidate: cm, baseType: try bw.config()["model_type"]?.stringValue ?? "?",
-      candidateType: try cw.config()["model_type"]?.stringValue ?? "?", inputs: inputs, thresholds: thresholds)
+      base: bm, candidate: cm, baseType: try bw.config().1.modelType,
+      candidateType: try cw.config().1.modelType, inputs: inputs, thresholds: thresholds)
   }
 
   public static func summary(_ v: Validation) -> String {
@@ -48,8 +49,8 @@ import IngotPipeline
 
 extension ValidateAction {
   /// `--record`: appends a "validate" step (inputs' digest, metrics, verdict,
-  /// the base's model digest) to the candidate, rewritten through the normal
-  /// atomic writer: a new file beside it, then renamed over it. Tensors,
+  /// the base's model digest) to the candidate, rewritten in one rename over
+  /// it (Pipeline.run(replacing:)). Tensors,
   /// storage and the model digest do not change.
   public func record(_ v: Validation) throws -> Pipeline.Outcome {
     let source = try ContainerReader(path: candidate)
@@ -66,12 +67,6 @@ extension ValidateAction {
       options.compression = Compression(chunkSize: size)
     }
     options.extraMetrics = ["validate": v.json]
-    let staging = candidate + ".validate-tmp"
-    let outcome = try Pipeline(source: source, stages: [], options: options).run(to: staging)
-    guard rename(staging, candidate) == 0 else {
-      unlink(staging)
-      throw ContainerError.io(file: candidate, operation: "rename", errno: errno)
-    }
-    return outcome
+    return try Pipeline(source: source, stages: [], options: options).run(replacing: candidate)
   }
 }

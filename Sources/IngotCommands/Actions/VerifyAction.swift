@@ -1,3 +1,4 @@
+import IngotCore
 import Dispatch
 import IngotContainer
 
@@ -37,14 +38,14 @@ public struct VerifyAction: Sendable {
   public func run() throws -> Report {
     let reader = try ContainerReader(path: path)
     let count = reader.header.tensors.count
-    let results = FailureSlots(count: count)
+    let results = Slots<ContainerError>(count: count)
     // Big tensors first so the two cores finish together.
     let order = reader.header.tensors.indices.sorted { reader.header.tensors[$0].storage.length > reader.header.tensors[$1].storage.length }
     DispatchQueue.concurrentPerform(iterations: count) { k in
       let i = order[k]
-      results.set(i, reader.verifyTensor(i))
+      if let e = reader.verifyTensor(i) { results[i] = e }
     }
-    var failures = results.all()
+    var failures = (0..<count).compactMap { results[$0] }
     if let padding = reader.verifyPadding() { failures.append(padding) }
     var signature: Signature? = nil
     if let json = reader.header.signature {
@@ -69,15 +70,6 @@ public struct VerifyAction: Sendable {
     }
     return (r.failures.map { "FAIL \($0)" } + ["\(r.failures.count) problem(s) in \(r.file)"]).joined(separator: "\n")
   }
-}
-
-/// One slot per tensor, written from concurrent iterations (each index once).
-final class FailureSlots: @unchecked Sendable {
-  private var slots: [ContainerError?]
-  private let lock = PThreadMutex()
-  init(count: Int) { slots = Array(repeating: nil, count: count) }
-  func set(_ i: Int, _ e: ContainerError?) { lock.locked { slots[i] = e } }
-  func all() -> [ContainerError] { lock.locked { slots.compactMap { $0 } } }
 }
 
 #if canImport(Glibc)

@@ -1,3 +1,4 @@
+import IngotCore
 import ArgumentParser
 import IngotContainer
 import IngotPipeline
@@ -10,8 +11,8 @@ extension IngotCommand {
     @Argument(help: "Input: an .ingot file or anything convert reads.")
     var sources: [String]
 
-    @Option(name: .shortAndLong, help: "Output .ingot path.")
-    var output: String
+    @OptionGroup var out: OutputOptions
+    @OptionGroup var format: JSONOption
 
     @Option(help: "zstd level, 1 (fastest; the default, and the smallest on float weights after the byte-plane split) to 19.")
     var level: Int32 = 1
@@ -22,18 +23,6 @@ extension IngotCommand {
     @Option(help: "Chunk size in bytes (4 KiB to 64 MiB); each chunk can be read alone.")
     var chunkSize: Int = 1 << 20
 
-    @Flag(help: "Replace an existing output file.")
-    var force = false
-
-    @Flag(help: "Print the result as JSON.")
-    var json = false
-
-    @Option(help: .hidden)
-    var benchDtype: String?
-
-    @Flag(help: .hidden)
-    var bench = false
-
     func run() throws {
       guard (1...19).contains(level) else { throw PipelineError.usage("--level must be 1 to 19") }
       guard (ChunkTable.minChunkSize...ChunkTable.maxChunkSize).contains(chunkSize) else {
@@ -41,14 +30,9 @@ extension IngotCommand {
       }
       guard threads.map({ $0 >= 1 }) ?? true else { throw PipelineError.usage("--threads must be at least 1") }
       let compression = Compression(level: level, chunkSize: chunkSize, threads: threads)
-      if bench {
-        let r = try CompressAction.benchmark(sources: sources, compression: compression, dtype: benchDtype.flatMap(DType.init(rawValue:)))
-        print("codec level=\(level) threads=\(threads ?? 0) ratio=\(formatFixed(r.ratio, 4)) compressMBps=\(formatFixed(r.compress / 1e6, 1)) decompressMBps=\(formatFixed(r.decompress / 1e6, 1))")
-        return
-      }
-      let outcome = try CompressAction(sources: sources, output: output, compression: compression, force: force).run(progress: ProgressBar.make("compress"))
+      let outcome = try CompressAction(sources: sources, output: out.output, compression: compression, force: out.force).run(progress: ProgressBar.make("compress"))
       let report = CompressAction.report(outcome)
-      if json { printJSON(report) } else { print(CompressAction.table(report)) }
+      if format.json { printJSON(report) } else { print(CompressAction.table(report)) }
     }
   }
 
@@ -58,19 +42,13 @@ extension IngotCommand {
     @Argument(help: "A compressed .ingot file.")
     var sources: [String]
 
-    @Option(name: .shortAndLong, help: "Output .ingot path.")
-    var output: String
-
-    @Flag(help: "Replace an existing output file.")
-    var force = false
-
-    @Flag(help: "Print the result as JSON.")
-    var json = false
+    @OptionGroup var out: OutputOptions
+    @OptionGroup var format: JSONOption
 
     func run() throws {
-      let outcome = try CompressAction(sources: sources, output: output, compression: nil, force: force).run(progress: ProgressBar.make("decompress"))
+      let outcome = try CompressAction(sources: sources, output: out.output, compression: nil, force: out.force).run(progress: ProgressBar.make("decompress"))
       let report = CompressAction.report(outcome)
-      if json { printJSON(report) } else { print("wrote \(outcome.path): \(formatBytes(Int(report["bytes"]?.intValue ?? 0))), model digest \(outcome.header.modelDigest)") }
+      if format.json { printJSON(report) } else { print("wrote \(outcome.path): \(formatBytes(Int(report["bytes"]?.intValue ?? 0))), model digest \(outcome.header.modelDigest)") }
     }
   }
 }

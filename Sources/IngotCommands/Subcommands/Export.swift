@@ -1,3 +1,4 @@
+import IngotCore
 import ArgumentParser
 
 extension IngotCommand {
@@ -8,24 +9,18 @@ extension IngotCommand {
     @Argument(help: "The .ingot file.")
     var input: String
 
-    @Option(help: "Output format: safetensors.")
-    var to: String = "safetensors"
+    @Option(help: "Output format.")
+    var to: ExportFormat = .safetensors
 
-    @Option(name: .shortAndLong, help: "Output file, or a folder (ending in / or existing).")
-    var output: String
+    @OptionGroup var out: OutputOptions
+    @OptionGroup var format: JSONOption
 
     @Option(help: "Cast f32/f16/bf16 tensors on the way out: keep, f32, f16 or bf16.")
     var dtype: DTypeChoice = .keep
 
-    @Flag(help: "Replace existing output files.")
-    var force = false
-
-    @Flag(help: "Print the result as JSON.")
-    var json = false
-
     func run() throws {
-      let r = try ExportAction(input: input, output: output, format: to, dtype: dtype.dtype, force: force).run()
-      if json {
+      let r = try ExportAction(input: input, output: out.output, format: to.rawValue, dtype: dtype.dtype, force: out.force).run()
+      if format.json {
         printJSON(["files": .array(r.files.map { .string($0) }), "tensors": .int(Int64(r.tensors)), "bytes": .int(Int64(r.bytes))])
       } else {
         print("wrote \(r.files.joined(separator: ", ")): \(r.tensors) tensors, \(formatBytes(r.bytes))")

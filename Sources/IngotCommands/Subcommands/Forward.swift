@@ -1,3 +1,4 @@
+import IngotCore
 import ArgumentParser
 import Foundation
 import IngotPipeline
@@ -20,20 +21,7 @@ extension IngotCommand {
     @Option(name: .shortAndLong, help: "Output .npy: float32 [tokens, dim].")
     var output: String = ""
 
-    @Option(help: .hidden)
-    var benchSequences: Int?
-
-    @Option(help: .hidden)
-    var benchTokens: Int = 128
-
     func run() throws {
-      if let n = benchSequences {
-        // Benchmark hook (tools/bench): tokens/s of the forward pass and the
-        // sgemm rate of this machine, in one process.
-        let r = try ForwardBench.run(path: input, sequences: n, tokens: benchTokens)
-        print("forward tokens=\(r.tokens) seconds=\(formatFixed(r.seconds, 3)) tokens_per_s=\(formatFixed(Double(r.tokens) / r.seconds, 1)) gflops=\(formatFixed(r.gflops, 1)) sgemm_gflops=\(formatFixed(r.sgemmGflops, 1)) matmul_params=\(r.matmulParams)")
-        return
-      }
       guard !output.isEmpty else { throw PipelineError.usage("missing -o OUT.npy") }
       guard (tokens == nil) != (tokenFile == nil) else { throw PipelineError.usage("give exactly one of --tokens and --token-file") }
       let ids = try tokens.map(ForwardAction.parse) ?? ForwardAction.load(tokenFile!)  // audited: one of the two is set

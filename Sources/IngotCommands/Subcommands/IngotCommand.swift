@@ -1,3 +1,4 @@
+import IngotCore
 import ArgumentParser
 import IngotRuntime
 import IngotContainer
@@ -42,12 +43,6 @@ public struct IngotCommand: ParsableCommand {
     writeStderr("error: \(error.description)\n")
     Glibc.exit(1)
   }
-}
-
-/// `--dtype keep|f32|f16|bf16`.
-public enum DTypeChoice: String, ExpressibleByArgument, CaseIterable, Sendable {
-  case keep, f32, f16, bf16
-  var dtype: DType? { self == .keep ? nil : DType(rawValue: rawValue) }
 }
 
 func printJSON(_ value: JSONValue) {

@@ -1,3 +1,4 @@
+import IngotCore
 import ArgumentParser
 import IngotContainer
 

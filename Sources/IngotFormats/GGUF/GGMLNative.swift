@@ -1,4 +1,5 @@
-import IngotContainer
+import IngotCore
+import IngotQuant
 
 /// Q8_0, Q4_0 and Q4_1 blocks re-expressed, without loss, in the
 /// container's int8_block and symmetric / asymmetric int4_group (g32, f16)
@@ -11,11 +12,11 @@ import IngotContainer
 /// 4-bit blocks pack element j with element j + 16 in one byte, the
 /// container element 2i with 2i + 1.
 enum GGMLNative {
-  static func reexpress(_ type: GGMLType, _ raw: UnsafeRawBufferPointer, layout: QuantLayout, sourceRows: [Int], into out: UnsafeMutableRawBufferPointer) {
+  static func reexpress(_ type: GGMLType, _ raw: UnsafeRawBufferPointer, layout: any QuantCodec, scaleStart: Int, minStart: Int, sourceRows: [Int], into out: UnsafeMutableRawBufferPointer) {
     let blocksPerRow = layout.cols / 32
     let blockBytes = type.block.bytes
     let codes = out.baseAddress!  // audited: payloadLength > 0 (rows, cols > 0)
-    let scales = codes + layout.scaleSection.lowerBound
+    let scales = codes + scaleStart
     for (r, from) in sourceRows.enumerated() {
       for b in 0..<blocksPerRow {
         let block = raw.baseAddress! + (from * blocksPerRow + b) * blockBytes  // audited: the file check sized raw for every block
@@ -24,7 +25,7 @@ enum GGMLNative {
         (scales + 2 * group).copyMemory(from: block, byteCount: 2)
         var quants = block + 2
         if type == .q4_1 {
-          (codes + layout.minSection.lowerBound + 2 * group).copyMemory(from: block + 2, byteCount: 2)
+          (codes + minStart + 2 * group).copyMemory(from: block + 2, byteCount: 2)
           quants += 2
         }
         if type == .q8_0 {

@@ -1,4 +1,4 @@
-import IngotContainer
+import IngotCore
 
 /// ggml tensor types: elements and bytes per block (REFERENCE.md, ggml-common.h).
 public enum GGMLType: UInt32, Sendable, CustomStringConvertible {

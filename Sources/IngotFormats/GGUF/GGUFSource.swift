@@ -1,4 +1,15 @@
-import IngotContainer
+import IngotArchitectures
+import IngotCore
+import IngotQuant
+
+/// `--names`: llama.cpp's names or Hugging Face's for a GGUF input.
+public enum GGUFNames: String, Sendable, CaseIterable {
+  /// Keep llama.cpp's names (`blk.0.attn_q.weight`).
+  case gguf
+  /// Hugging Face names (`model.layers.0.self_attn.q_proj.weight`), with the
+  /// q/k rows put back in HF's rotate-half order.
+  case hf
+}
 
 /// A GGUF file as a TensorSource. F32, F16 and BF16 tensors are imported bit
 /// for bit; quantized ones are dequantized to f32. Metadata keys are kept as
@@ -24,26 +35,41 @@ public final class GGUFSource: TensorSource, @unchecked Sendable {
     self.native = native
     func meta(_ key: String) -> JSONValue? { file.metadata.first { $0.key == key }?.value }
     let architecture = meta("general.architecture")?.stringValue ?? ""
-    // Default: Hugging Face names for llama files whose tensors all have one.
-    let looksLlama = architecture == "llama" && !file.tensors.isEmpty
-      && file.tensors.allSatisfy { LlamaNames.hf($0.name, heads: 1, kvHeads: 1) != nil || $0.name == "rope_freqs.weight" }
-    let mode = names ?? (looksLlama ? .hf : .gguf)
+    let spec = Architectures.spec(gguf: architecture)
+    // A tensor's Hugging Face name and, for a permuted role, its heads.
+    func hf(_ spec: ArchitectureSpec, _ name: String, heads: Int, kvHeads: Int) -> (String, Int?)? {
+      guard let m = spec.ggufRole(name), let base = spec.hfName(m.role, layer: m.layer) else { return nil }
+      guard m.suffix == ".weight", case .unpermuteRows(let byKV)? = spec.ggufTransforms[m.role] else { return (base + m.suffix, nil) }
+      return (base + m.suffix, byKV ? kvHeads : heads)
+    }
+    // Default: Hugging Face names for files of a mapped architecture whose
+    // tensors all have one (Llama 3's frequency factors have no HF tensor:
+    // HF computes them from rope_scaling; they are kept under llama.cpp's
+    // name, never dropped).
+    func unmapped(_ spec: ArchitectureSpec, _ name: String) -> Bool {
+      hf(spec, name, heads: 1, kvHeads: 1) == nil && spec.ggufRole(name)?.role != .ropeFreqs
+    }
+    let mappable = spec.map { s in !file.tensors.isEmpty && !file.tensors.contains { unmapped(s, $0.name) } } ?? false
+    let mode = names ?? (mappable ? .hf : .gguf)
     var plan: [(Int, String, Int?)] = []
     if mode == .hf {
-      guard architecture == "llama" else {
-        throw GGUFError.invalid(file: path, offset: 0, reason: "--names hf knows the llama architecture only (this file is '\(architecture)'); use --names gguf")
+      guard let spec else {
+        throw GGUFError.unmappedArchitecture(file: path, architecture: architecture, known: Architectures.all.compactMap(\.ggufArchitecture))
       }
-      guard case .int(let heads)? = meta("llama.attention.head_count"), heads > 0 else {
-        throw GGUFError.invalid(file: path, offset: 0, reason: "llama.attention.head_count is missing: cannot undo the q/k permutation")
+      guard case .int(let heads)? = meta(architecture + ".attention.head_count"), heads > 0, heads < 1 << 20 else {
+        throw GGUFError.badKey(file: path, key: architecture + ".attention.head_count", reason: "missing or out of range: cannot undo the q/k permutation")
       }
       let kvHeads: Int64
-      if case .int(let kv)? = meta("llama.attention.head_count_kv"), kv > 0 { kvHeads = kv } else { kvHeads = heads }
+      if case .int(let kv)? = meta(architecture + ".attention.head_count_kv") {
+        guard kv > 0, kv < 1 << 20 else { throw GGUFError.badKey(file: path, key: architecture + ".attention.head_count_kv", reason: "must be between 1 and 2^20") }
+        kvHeads = kv
+      } else {
+        kvHeads = heads
+      }
       for (i, t) in file.tensors.enumerated() {
-        guard let (name, permute) = LlamaNames.hf(t.name, heads: Int(heads), kvHeads: Int(kvHeads)) else {
-          // Llama 3's frequency factors have no HF tensor (HF computes them
-          // from rope_scaling); kept under llama.cpp's name, never dropped.
-          if t.name == "rope_freqs.weight" { plan.append((i, t.name, nil)); continue }
-          throw GGUFError.invalid(file: path, offset: 0, reason: "\(t.name): no Hugging Face name for this tensor; use --names gguf")
+        guard let (name, permute) = hf(spec, t.name, heads: Int(heads), kvHeads: Int(kvHeads)) else {
+          if spec.ggufRole(t.name)?.role == .ropeFreqs { plan.append((i, t.name, nil)); continue }
+          throw GGUFError.unmappedTensor(file: path, tensor: t.name)
         }
         plan.append((i, name, permute))
       }
@@ -51,7 +77,7 @@ public final class GGUFSource: TensorSource, @unchecked Sendable {
       plan = file.tensors.indices.map { ($0, file.tensors[$0].name, nil) }
     }
     var seen = Set<String>()
-    for p in plan where !seen.insert(p.1).inserted { throw GGUFError.invalid(file: path, offset: 0, reason: "\(p.1): two tensors map to this name") }
+    for p in plan where !seen.insert(p.1).inserted { throw GGUFError.nameCollision(file: path, tensor: p.1) }
     self.plan = plan.sorted { Array($0.1.utf8).lexicographicallyPrecedes(Array($1.1.utf8)) }
   }
 
@@ -69,13 +95,13 @@ public final class GGUFSource: TensorSource, @unchecked Sendable {
 
   /// The container layout a Q8_0, Q4_0 or Q4_1 tensor is re-expressed in, when
   /// `native` is on and the tensor is a matrix (the encodings need rank 2).
-  func nativeLayout(_ t: GGUFFile.TensorInfo) -> QuantLayout? {
+  func nativeLayout(_ t: GGUFFile.TensorInfo) -> (any QuantCodec)? {
     guard native, t.shape.count >= 2, let count = elementCount(t.shape), count > 0, t.shape[0] > 0 else { return nil }
     let rows = t.shape[0], cols = count / rows
     switch t.type {
-    case .q8_0: return QuantLayout(kind: .int8Block, rows: rows, cols: cols, groupSize: 32, symmetric: true, scales: .plain, superBlock: 0)
-    case .q4_0: return QuantLayout(kind: .int4Group, rows: rows, cols: cols, groupSize: 32, symmetric: true, scales: .plain, superBlock: 0)
-    case .q4_1: return QuantLayout(kind: .int4Group, rows: rows, cols: cols, groupSize: 32, symmetric: false, scales: .plain, superBlock: 0)
+    case .q8_0: return Int8BlockCodec(rows: rows, cols: cols)
+    case .q4_0: return Int4GroupCodec(rows: rows, cols: cols, groupSize: 32, symmetric: true, scales: .plain)
+    case .q4_1: return Int4GroupCodec(rows: rows, cols: cols, groupSize: 32, symmetric: false, scales: .plain)
     default: return nil
     }
   }
@@ -93,15 +119,15 @@ public final class GGUFSource: TensorSource, @unchecked Sendable {
   public func withPayload<R>(_ index: Int, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
     let p = plan[index]
     let t = gguf.tensors[p.index]
-    guard let raw = gguf.mapped.bytes(t.range) else { throw GGUFError.invalid(file: gguf.path, offset: t.range.lowerBound, reason: "\(t.name): out of bounds") }
+    guard let raw = gguf.mapped.bytes(t.range) else { throw GGUFError.dataOutOfBounds(file: gguf.path, tensor: t.name, offset: t.range.lowerBound) }
     func deliver(_ values: UnsafeRawBufferPointer) throws -> R {
       guard let heads = p.heads else { return try body(values) }
       let rows = t.shape.first ?? 0
       let out = UnsafeMutableRawBufferPointer.allocate(byteCount: max(values.count, 1), alignment: 64)
       defer { out.deallocate() }
       let view = UnsafeMutableRawBufferPointer(rebasing: out[0..<values.count])
-      guard t.shape.count == 2, LlamaNames.unpermute(values, rows: rows, rowBytes: values.count / max(rows, 1), heads: heads, into: view) else {
-        throw GGUFError.invalid(file: gguf.path, offset: t.range.lowerBound, reason: "\(t.name): \(t.shape) rows do not split into \(heads) heads of rotary pairs")
+      guard t.shape.count == 2, RowPermutation.unpermute(values, rows: rows, rowBytes: values.count / max(rows, 1), heads: heads, into: view) else {
+        throw GGUFError.rowsNotRotaryPairs(file: gguf.path, tensor: t.name, shape: t.shape, heads: heads)
       }
       return try body(UnsafeRawBufferPointer(view))
     }
@@ -113,11 +139,14 @@ public final class GGUFSource: TensorSource, @unchecked Sendable {
       // blocks of a row, codes and scales, move with it).
       var source = Array(0..<layout.rows)
       if let heads = p.heads {
-        guard LlamaNames.unpermutedRows(rows: layout.rows, heads: heads, into: &source) else {
-          throw GGUFError.invalid(file: gguf.path, offset: t.range.lowerBound, reason: "\(t.name): \(t.shape) rows do not split into \(heads) heads of rotary pairs")
+        guard let s = RowPermutation.unpermutedSources(rows: layout.rows, heads: heads) else {
+          throw GGUFError.rowsNotRotaryPairs(file: gguf.path, tensor: t.name, shape: t.shape, heads: heads)
         }
+        source = s
       }
-      GGMLNative.reexpress(t.type, raw, layout: layout, sourceRows: source, into: out)
+      let int4 = layout as? Int4GroupCodec
+      let scaleStart = int4?.scaleSection.lowerBound ?? (layout as? Int8BlockCodec)?.scaleStart ?? 0
+      GGMLNative.reexpress(t.type, raw, layout: layout, scaleStart: scaleStart, minStart: int4?.minSection.lowerBound ?? scaleStart, sourceRows: source, into: out)
       return try body(UnsafeRawBufferPointer(out))
     }
     if t.type.plain != nil { return try deliver(raw) }

@@ -1,4 +1,4 @@
-import IngotContainer
+import IngotCore
 
 /// The header of one .npy array (numpy's format v1, v2, v3): magic, version,
 /// a Python dict literal with descr, fortran_order and shape, then the data.

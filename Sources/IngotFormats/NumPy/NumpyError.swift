@@ -1,4 +1,4 @@
-import IngotContainer
+import IngotCore
 /// Everything wrong with a .npy or .npz input, with the file and array named.
 public enum NumpyError: Error, CustomStringConvertible, Equatable {
   case invalid(file: String, array: String?, reason: String)

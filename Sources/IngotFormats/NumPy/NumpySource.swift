@@ -1,4 +1,4 @@
-import IngotContainer
+import IngotCore
 
 /// .npy files and .npz archives as a TensorSource: one tensor per array,
 /// named after the file (.npy) or the archive member (.npz), without ".npy".

@@ -1,5 +1,5 @@
 import CZlib
-import IngotContainer
+import IngotCore
 
 /// A read-only zip archive over a memory map: the central directory, and
 /// each entry's bytes (stored entries without a copy; deflated ones inflated

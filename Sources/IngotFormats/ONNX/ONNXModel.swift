@@ -1,4 +1,4 @@
-import IngotContainer
+import IngotCore
 
 #if canImport(Glibc)
   import Glibc

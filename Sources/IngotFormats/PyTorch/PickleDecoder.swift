@@ -1,4 +1,4 @@
-import IngotContainer
+import IngotCore
 
 /// A pickle *decoder*: it reads the allowlisted opcodes of torch's own
 /// weights-only loader into plain values and never imports or calls

@@ -1,4 +1,4 @@
-import IngotContainer
+import IngotCore
 
 /// What the pickle decoder builds: plain values, never live objects.
 /// Lists and dicts are boxes because pickles mutate them after creation

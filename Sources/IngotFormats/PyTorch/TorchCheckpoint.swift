@@ -1,4 +1,4 @@
-import IngotContainer
+import IngotCore
 
 /// A PyTorch checkpoint (`torch.save`) as a TensorSource, without running
 /// any of it: the zip format (torch ≥ 1.6, any top folder) and the legacy

@@ -1,4 +1,4 @@
-import IngotContainer
+import IngotCore
 
 /// safetensors dtype strings ↔ Ingot dtypes. Every string the format defines
 /// has a counterpart, so a round trip is lossless.

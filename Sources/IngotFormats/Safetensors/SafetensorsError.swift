@@ -1,4 +1,4 @@
-import IngotContainer
+import IngotCore
 /// Why a safetensors file was refused. Each check of the reference reader
 /// (REFERENCE.md, safetensors `tensor.rs`) has its own case.
 public enum SafetensorsError: Error, CustomStringConvertible, Equatable {

@@ -1,4 +1,4 @@
-import IngotContainer
+import IngotCore
 
 /// One parsed and validated safetensors file, mapped from disk.
 public final class SafetensorsFile: @unchecked Sendable {

@@ -1,4 +1,4 @@
-import IngotContainer
+import IngotCore
 
 #if canImport(Glibc)
   import Glibc
@@ -178,7 +178,7 @@ func fileExists(_ path: String) -> Bool {
 }
 
 func listDirectory(_ path: String) throws -> [String] {
-  guard let dir = opendir(path) else { throw ContainerError.io(file: path, operation: "open folder", errno: errno) }
+  guard let dir = opendir(path) else { throw FileError.io(file: path, operation: "open folder", errno: errno) }
   defer { closedir(dir) }
   var names: [String] = []
   while let entry = readdir(dir) {

@@ -1,49 +1,43 @@
-import IngotContainer
+import IngotCore
 
-/// Writes a safetensors file in one streaming pass: the header is known from
-/// dtypes and shapes alone, then payloads follow back to back in the order
-/// given. Output is atomic like every file Ingot writes.
-public final class SafetensorsWriter {
-  public struct Planned: Sendable {
-    public var name: String
-    public var dtype: DType
-    public var shape: [Int]
-    public var byteCount: Int
-    public init(name: String, dtype: DType, shape: [Int], byteCount: Int) {
-      self.name = name
-      self.dtype = dtype
-      self.shape = shape
-      self.byteCount = byteCount
-    }
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// The safetensors sink: the header is known from dtypes and shapes alone
+/// (written at `plan`), then payloads follow back to back in plan order.
+/// Output is atomic like every file Ingot writes.
+public final class SafetensorsWriter: TensorSink {
+  let output: AtomicFile
+  let extraMetadata: [String: String]
+  var stream: StreamingOutput?
+  var end = 0
+
+  /// - Parameter metadata: `__metadata__` entries besides `format`, which is
+  ///   always "pt" because transformers refuses files without it.
+  public init(path: String, inputs: [String], force: Bool, metadata: [String: String] = [:]) throws {
+    output = try AtomicFile(path: path, inputs: inputs, force: force)
+    extraMetadata = metadata
   }
 
-  let output: AtomicFile
-  let stream: StreamingOutput
-  let plan: [Planned]
-  let end: Int
+  public var path: String { output.path }
 
-  /// - Parameter metadata: extra `__metadata__` entries; `format` is always "pt"
-  ///   because transformers refuses files without it.
-  public init(path: String, inputs: [String], force: Bool, tensors: [Planned], metadata: [String: String] = [:]) throws {
-    plan = tensors
+  public func plan(_ plan: SinkPlan) throws {
     var header: [String: JSONValue] = [:]
-    var meta = metadata.mapValues { JSONValue.string($0) }
+    var meta = extraMetadata.mapValues { JSONValue.string($0) }
     meta["format"] = "pt"
     header["__metadata__"] = .object(meta)
     var offset = 0
-    for t in tensors {
+    for t in plan.tensors {
+      guard t.encoding.isRaw else { throw SafetensorsError.unsupportedDType(file: path, tensor: t.name, dtype: t.encoding.kind) }
       guard let name = SafetensorsDType.byDType[t.dtype] else {
         throw SafetensorsError.unsupportedDType(file: path, tensor: t.name, dtype: t.dtype.rawValue)
       }
-      header[t.name] = [
-        "dtype": .string(name), "shape": .ints(t.shape),
-        "data_offsets": .ints([offset, offset + t.byteCount]),
-      ]
+      header[t.name] = ["dtype": .string(name), "shape": .ints(t.shape), "data_offsets": .ints([offset, offset + t.byteCount])]
       offset += t.byteCount
     }
     var json = CanonicalJSON.encode(.object(header))
     json.append(contentsOf: repeatElement(0x20, count: (8 - json.count % 8) % 8))
-    output = try AtomicFile(path: path, inputs: inputs, force: force)
     let stream = StreamingOutput(fd: output.fd, path: path, start: 0)
     var head: [UInt8] = []
     withUnsafeBytes(of: UInt64(json.count).littleEndian) { head.append(contentsOf: $0) }
@@ -53,25 +47,20 @@ public final class SafetensorsWriter {
     end = head.count + offset
   }
 
-  /// Appends the next bytes of the payloads, in plan order; a payload may
-  /// come in any number of parts.
-  public func append(_ bytes: UnsafeRawBufferPointer) throws {
-    guard stream.position + bytes.count <= end else {
-      throw ContainerError.io(file: output.path, operation: "export (more payload bytes than planned)", errno: EINVAL)
+  public func write(_ bytes: UnsafeRawBufferPointer) throws {
+    guard let stream, stream.position + bytes.count <= end else {
+      throw FileError.payloadMismatch(file: path, expected: end, actual: (stream?.position ?? 0) + bytes.count)
     }
     try stream.write(bytes, at: stream.position)
   }
 
-  public func finish() throws {
+  public func end(_ index: Int, digest: String) throws {}
+
+  public func finish(_ step: ProvenanceStep) throws {
+    guard let stream else { throw FileError.payloadMismatch(file: path, expected: end, actual: 0) }
     try stream.finish()
-    guard stream.position == end else {
-      throw ContainerError.io(file: output.path, operation: "export (\(end - stream.position) payload bytes missing)", errno: EIO)
-    }
+    guard stream.position == end else { throw FileError.payloadMismatch(file: path, expected: end, actual: stream.position) }
     try output.truncate(to: end)  // drop the block padding of the last direct write
     try output.commit()
   }
 }
-
-#if canImport(Glibc)
-  import Glibc
-#endif

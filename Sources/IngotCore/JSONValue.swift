@@ -68,11 +68,10 @@ extension JSONValue {
     .array(values.map { .int(Int64($0)) })
   }
 
-  /// A float that JSON can hold: NaN and infinities have no JSON form, so they
-  /// become strings ("nan", "inf", "-inf") rather than silently vanishing.
+  /// A measured number. The one rule for every report and provenance
+  /// step: NaN and ±Inf have no JSON form and become `null`, which readers
+  /// take as "not a finite number" (an exact match's SQNR, an empty median).
   public static func number(_ value: Double) -> JSONValue {
-    if value.isNaN { return .string("nan") }
-    if value.isInfinite { return .string(value < 0 ? "-inf" : "inf") }
-    return .double(value)
+    value.isFinite ? .double(value) : .null
   }
 }

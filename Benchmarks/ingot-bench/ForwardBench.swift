@@ -1,10 +1,12 @@
 import COpenBLAS
 import Dispatch
+import IngotArchitectures
 import IngotContainer
+import IngotRuntime
 
 /// Forward-pass throughput against this machine's sgemm rate (tools/bench).
-public enum ForwardBench {
-  public static func run(path: String, sequences: Int, tokens: Int) throws -> (tokens: Int, seconds: Double, gflops: Double, sgemmGflops: Double, matmulParams: Int) {
+enum ForwardBench {
+  static func run(path: String, sequences: Int, tokens: Int) throws -> (tokens: Int, seconds: Double, gflops: Double, sgemmGflops: Double, matmulParams: Int) {
     let weights = Weights(try ContainerReader(path: path))
     let model = try Models.load(weights)
     let length = min(tokens, model.positionLimit ?? tokens)
@@ -21,19 +23,21 @@ public enum ForwardBench {
     // Parameters that go through a matrix product per token: 2-D weights
     // other than embedding tables (looked up, not multiplied); a tied head counts once.
     var params = 0
-    for t in weights.reader.header.tensors where t.shape.count == 2 && !t.name.contains("embed") && !t.name.hasSuffix("wte.weight") && !t.name.contains("position") {
-      params += t.elementCount
+    let tensors = weights.source.tensors
+    for t in tensors where t.shape.count == 2 && !Architectures.isEmbedding(t.name) {
+      params += t.shape[0] * t.shape[1]
     }
-    if !weights.has("lm_head.weight") && model.outputKind == "logits" { params += model.vocabSize * (weights.reader.header.tensors.first { $0.name.contains("embed_tokens") || $0.name.hasSuffix("wte.weight") }?.shape.last ?? 0) }
+    let embedding = tensors.first { Architectures.role(of: $0.name)?.role == .tokenEmbedding }
+    if !tensors.contains(where: { Architectures.isOutputHead($0.name) }) && model.outputKind == "logits" { params += model.vocabSize * (embedding?.shape.last ?? 0) }
     let flops = 2 * Double(params) * Double(sequences * length)
     return (sequences * length, seconds, flops / seconds / 1e9, sgemmRate(), params)
   }
 
   /// GFLOP/s of a 1024³ sgemm, best of three, on as many OpenBLAS threads
   /// as the forward pass used (it runs OpenBLAS single-threaded and splits
-  /// products itself; see Ops.threads).
+  /// products itself; see BLASThreads.computeThreads).
   static func sgemmRate() -> Double {
-    openblas_set_num_threads(Int32(Ops.threads))
+    openblas_set_num_threads(Int32(BLASThreads.computeThreads))
     defer { openblas_set_num_threads(1) }
     let n = 1024
     let a = [Float](repeating: 0.5, count: n * n), b = [Float](repeating: 0.25, count: n * n)

@@ -33,8 +33,8 @@ public final class StreamingOutput: @unchecked Sendable {
   private var fill = 0
   private var freeList: [UnsafeMutableRawPointer] = []
   private var all: [UnsafeMutableRawPointer] = []
-  private var failure: ContainerError?
-  private let lock = PThreadMutex()
+  private var failure: FileError?
+  private let lock = Lock()
   private let available: DispatchSemaphore
   private let queue = DispatchQueue(label: "ingot.output")
 
@@ -73,7 +73,7 @@ public final class StreamingOutput: @unchecked Sendable {
 
   /// Appends `bytes` at file offset `offset`, which may not lie before the
   /// end of what was written; a gap in between is written as zeros.
-  public func write(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws(ContainerError) {
+  public func write(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws(FileError) {
     guard offset >= position else {
       throw .io(file: path, operation: "write (offset \(offset) before stream position \(position))", errno: EINVAL)
     }
@@ -90,7 +90,7 @@ public final class StreamingOutput: @unchecked Sendable {
     }
   }
 
-  private func append(zeros count: Int) throws(ContainerError) {
+  private func append(zeros count: Int) throws(FileError) {
     var left = count
     while left > 0 {
       let n = min(left, Self.bufferSize - fill)
@@ -103,7 +103,7 @@ public final class StreamingOutput: @unchecked Sendable {
   }
 
   /// Hands the current buffer to the writing thread and takes a free one.
-  private func submit() throws(ContainerError) {
+  private func submit() throws(FileError) {
     if let failure = lock.locked({ failure }) { throw failure }
     // Direct I/O writes whole blocks: pad the last buffer with zeros. The
     // caller truncates the file to its real length afterwards.
@@ -146,7 +146,7 @@ public final class StreamingOutput: @unchecked Sendable {
 
   /// Writes what is buffered, waits for the writing thread and returns the
   /// file descriptor to ordinary buffered I/O for the header.
-  public func finish() throws(ContainerError) {
+  public func finish() throws(FileError) {
     if fill > 0 { try submit() }
     queue.sync {}
     if direct { _ = Self.setDirect(fd, false) }

@@ -19,15 +19,16 @@ public final class MappedFile: @unchecked Sendable {
   let base: UnsafeRawPointer?
   static let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
 
-  public init(path: String) throws(ContainerError) {
+  public init(path: String) throws(FileError) {
     self.path = path
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    // O_NONBLOCK: opening a FIFO must not block before the regular-file check.
+    let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
     guard fd >= 0 else { throw .io(file: path, operation: "open", errno: errno) }
     defer { close(fd) }
     var st = stat()
     guard fstat(fd, &st) == 0 else { throw .io(file: path, operation: "stat", errno: errno) }
     guard (st.st_mode & S_IFMT) == S_IFREG else {
-      throw .io(file: path, operation: "open (not a regular file)", errno: EINVAL)
+      throw .notRegularFile(file: path)
     }
     size = Int(st.st_size)
     device = UInt64(st.st_dev)
@@ -74,7 +75,7 @@ public final class MappedFile: @unchecked Sendable {
     _ range: Range<Int>, size: Int, _ body: (UnsafeRawBufferPointer, Int) throws -> Void
   ) throws {
     guard let whole = bytes(range) else {
-      throw ContainerError.io(file: path, operation: "read past the end of the file", errno: EINVAL)
+      throw FileError.io(file: path, operation: "read past the end of the file", errno: EINVAL)
     }
     var at = 0
     repeat {
@@ -98,13 +99,4 @@ public final class MappedFile: @unchecked Sendable {
   /// touched again). Neighbouring bytes on shared pages may be dropped too,
   /// which only costs a re-read.
   public func release(_ range: Range<Int>) { advise(range, MADV_DONTNEED) }
-}
-
-extension UnsafeRawBufferPointer {
-  /// Little-endian integer at `offset`, or nil when it does not fit.
-  @inlinable
-  public func readLE<T: FixedWidthInteger>(_ offset: Int, as: T.Type = T.self) -> T? {
-    guard offset >= 0, offset <= count - MemoryLayout<T>.size else { return nil }
-    return T(littleEndian: loadUnaligned(fromByteOffset: offset, as: T.self))
-  }
 }

@@ -57,10 +57,16 @@ public protocol TensorSource: AnyObject, Sendable {
   /// each slice's offset, for passes that read it once front to back; mapped
   /// sources drop each slice's pages after use.
   func forEachSlice(_ index: Int, size: Int, _ body: (UnsafeRawBufferPointer, Int) throws -> Void) throws
+  /// The SHA-256 the source promises for tensor `index`'s payload (an
+  /// `.ingot` input's tensor digest), checked by every pipeline that reads it.
+  func expectedDigest(_ index: Int) -> String?
 }
 
 extension TensorSource {
   public var signature: JSONValue? { nil }
+  public var provenance: [ProvenanceStep] { [] }
+  public var inputModelDigest: String? { nil }
+  public func expectedDigest(_ index: Int) -> String? { nil }
 
   public func forEachSlice(_ index: Int, size: Int, _ body: (UnsafeRawBufferPointer, Int) throws -> Void) throws {
     try withPayload(index) { payload in

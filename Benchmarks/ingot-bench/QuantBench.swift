@@ -1,12 +1,12 @@
+import IngotCore
 import Dispatch
 import IngotContainer
-import IngotFormats
 import IngotPipeline
 import IngotQuant
 
-/// `ingot bench-quantize`: the quantization kernel alone (quantize plus error
+/// The quantization kernel alone (quantize plus error
 /// metrics), on tensors already in memory as f32: no file I/O, no hashing.
-public struct QuantBenchAction: Sendable {
+struct QuantBench: Sendable {
   public var sources: [String]
   public var scheme: QuantScheme
   public var parallel: Bool
@@ -21,15 +21,15 @@ public struct QuantBenchAction: Sendable {
 
   /// Bytes of f32 input per second (best of `repeats`), and the tensor count.
   public func run() throws -> (bytesPerSecond: Double, bytes: Int, tensors: Int) {
-    let source = try FormatDetector.open(sources)
+    let source = try Inputs.open(sources)
     let stage = QuantizeStage(scheme: scheme)
-    var inputs: [(values: [Float], layout: QuantLayout, name: String)] = []
+    var inputs: [(values: [Float], codec: any QuantCodec, name: String)] = []
     for (i, t) in source.tensors.enumerated() where stage.keepReason(t) == nil && t.encoding.isRaw {
       guard case .success(let layout) = scheme.layout(dtype: t.dtype, shape: t.shape) else { continue }
       let n = layout.rows * layout.cols
       var values = [Float](repeating: 0, count: n)
       try source.withPayload(i) { p in
-        values.withUnsafeMutableBytes { CastStage.convert(count: n, from: t.dtype, to: .f32, input: p, output: $0) }
+        values.withUnsafeMutableBytes { FloatConversion.convert(count: n, from: t.dtype, to: .f32, input: p, output: $0) }
       }
       inputs.append((values, layout, t.name))
     }
@@ -38,10 +38,10 @@ public struct QuantBenchAction: Sendable {
     for _ in 0..<max(1, repeats) {
       let start = DispatchTime.now().uptimeNanoseconds
       for input in inputs {
-        var payload = [UInt8](repeating: 0, count: input.layout.payloadLength)
+        var payload = [UInt8](repeating: 0, count: input.codec.payloadLength)
         _ = try input.values.withUnsafeBufferPointer { v in
           try payload.withUnsafeMutableBytes {
-            try Quantizer.quantize(v, layout: input.layout, search: scheme.search, logical: .f32, name: input.name, into: $0, parallel: parallel)
+            try Quantizer.quantize(v, codec: input.codec, search: scheme.search, logical: .f32, name: input.name, into: $0, parallel: parallel)
           }
         }
       }

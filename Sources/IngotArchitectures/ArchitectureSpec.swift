@@ -1,0 +1,125 @@
+import IngotCore
+
+/// One architecture as data (in the manner of gguf-py's tensor name maps):
+/// which `model_type`s it covers, its tensors' Hugging Face and GGUF names
+/// by role, its config keys and defaults, and the transforms between the
+/// two layouts. The forward pass, GGUF import, the quantization policy, diff
+/// and the benchmarks all read this table.
+public struct ArchitectureSpec: Sendable {
+  public enum Kind: Sendable { case encoder, decoder }
+
+  /// A config value, named once for every architecture.
+  public enum Field: String, Sendable, CaseIterable {
+    case hiddenSize, layers, heads, kvHeads, headDim, intermediateSize, vocabSize, maxPositions
+  }
+
+  /// How a GGUF tensor's rows differ from Hugging Face's.
+  public enum Transform: Sendable, Equatable {
+    /// llama.cpp's converter interleaves each head's rotary halves (q: by
+    /// attention heads, k: by key/value heads).
+    case unpermuteRows(byKeyValueHeads: Bool)
+  }
+
+  public var name: String
+  public var kind: Kind
+  public var modelTypes: [String]
+  /// Hugging Face names by role, `{bid}` for the block; a prefix from
+  /// `prefixes` may stand before them (heads add one: "bert.", "transformer.").
+  public var hfNames: [TensorRole: String]
+  public var prefixes: [String]
+  /// llama.cpp's names by role, when its GGUF layout is mapped.
+  public var ggufArchitecture: String?
+  public var ggufNames: [TensorRole: String]
+  public var ggufTransforms: [TensorRole: Transform]
+  /// config.json keys per field, first present wins.
+  public var configKeys: [Field: [String]]
+  /// GGUF keys per field, after `{architecture}.`.
+  public var ggufKeys: [Field: String]
+  public var epsKeys: [String]
+  public var defaultEps: Double
+  public var activationKey: String
+  /// The activation the forward pass implements (nil: not checked).
+  public var activation: String?
+
+  /// The Hugging Face name of a role's tensor (without `.weight`/`.bias`).
+  public func hfName(_ role: TensorRole, layer: Int? = nil) -> String? {
+    hfNames[role].map { fill($0, layer) }
+  }
+
+  public func ggufName(_ role: TensorRole, layer: Int? = nil) -> String? {
+    ggufNames[role].map { fill($0, layer) }
+  }
+
+  func fill(_ template: String, _ layer: Int?) -> String {
+    guard let layer else { return template }
+    return template.replacingAll("{bid}", with: String(layer))
+  }
+
+  /// The role and block of a tensor name in one of the given templates.
+  static func match(_ name: String, _ templates: [TensorRole: String], prefixes: [String]) -> (role: TensorRole, layer: Int?, suffix: String)? {
+    for prefix in prefixes where name.hasPrefix(prefix) {
+      let rest = String(name.dropFirst(prefix.count))
+      for (role, template) in templates {
+        if let (layer, suffix) = TemplateMatch.match(rest, template) { return (role, layer, suffix) }
+      }
+    }
+    return nil
+  }
+
+  /// A Hugging Face name's role.
+  public func hfRole(_ name: String) -> (role: TensorRole, layer: Int?, suffix: String)? {
+    Self.match(name, hfNames, prefixes: prefixes)
+  }
+
+  public func ggufRole(_ name: String) -> (role: TensorRole, layer: Int?, suffix: String)? {
+    Self.match(name, ggufNames, prefixes: [""])
+  }
+}
+
+/// Matching `model.layers.{bid}.mlp.up_proj` against a name followed by a
+/// `.weight`-style suffix.
+enum TemplateMatch {
+  static func match(_ name: String, _ template: String) -> (Int?, String)? {
+    let parts = template.components("{bid}")
+    if parts.count == 1 {
+      guard name.hasPrefix(template) else { return nil }
+      let suffix = String(name.dropFirst(template.count))
+      return suffix.isEmpty || suffix.hasPrefix(".") ? (nil, suffix) : nil
+    }
+    guard parts.count == 2, name.hasPrefix(parts[0]) else { return nil }
+    let rest = name.dropFirst(parts[0].count)
+    let digits = rest.prefix { $0.isASCII && $0.isNumber }
+    guard !digits.isEmpty, digits.count <= 9, let layer = Int(digits) else { return nil }
+    let tail = rest.dropFirst(digits.count)
+    guard tail.hasPrefix(parts[1]) else { return nil }
+    let suffix = String(tail.dropFirst(parts[1].count))
+    return suffix.isEmpty || suffix.hasPrefix(".") ? (layer, suffix) : nil
+  }
+}
+
+extension String {
+  func components(_ separator: String) -> [String] {
+    var out: [String] = []
+    var rest = Substring(self)
+    while let r = rest.range(of: separator) {
+      out.append(String(rest[..<r.lowerBound]))
+      rest = rest[r.upperBound...]
+    }
+    out.append(String(rest))
+    return out
+  }
+
+  func replacingAll(_ target: String, with value: String) -> String { components(target).joined(separator: value) }
+}
+
+extension Substring {
+  func range(of s: String) -> Range<Substring.Index>? {
+    guard !s.isEmpty else { return nil }
+    var i = startIndex
+    while i < endIndex {
+      if self[i...].hasPrefix(s) { return i..<index(i, offsetBy: s.count) }
+      i = index(after: i)
+    }
+    return nil
+  }
+}

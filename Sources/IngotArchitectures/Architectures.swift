@@ -1,0 +1,120 @@
+import IngotCore
+
+/// The registry: every architecture Ingot knows, as data. Adding one is an
+/// entry here (and its forward pass in IngotRuntime, if it runs).
+public enum Architectures {
+  public static let llama = ArchitectureSpec(
+    name: "llama", kind: .decoder, modelTypes: ["llama", "mistral", "qwen2"],
+    hfNames: [
+      .tokenEmbedding: "model.embed_tokens", .attnNorm: "model.layers.{bid}.input_layernorm",
+      .attnQ: "model.layers.{bid}.self_attn.q_proj", .attnK: "model.layers.{bid}.self_attn.k_proj",
+      .attnV: "model.layers.{bid}.self_attn.v_proj", .attnOutput: "model.layers.{bid}.self_attn.o_proj",
+      .ffnNorm: "model.layers.{bid}.post_attention_layernorm", .ffnGate: "model.layers.{bid}.mlp.gate_proj",
+      .ffnUp: "model.layers.{bid}.mlp.up_proj", .ffnDown: "model.layers.{bid}.mlp.down_proj",
+      .outputNorm: "model.norm", .output: "lm_head",
+    ],
+    prefixes: [""],
+    ggufArchitecture: "llama",
+    ggufNames: [
+      .tokenEmbedding: "token_embd", .attnNorm: "blk.{bid}.attn_norm", .attnQ: "blk.{bid}.attn_q", .attnK: "blk.{bid}.attn_k",
+      .attnV: "blk.{bid}.attn_v", .attnOutput: "blk.{bid}.attn_output", .ffnNorm: "blk.{bid}.ffn_norm",
+      .ffnGate: "blk.{bid}.ffn_gate", .ffnUp: "blk.{bid}.ffn_up", .ffnDown: "blk.{bid}.ffn_down",
+      .outputNorm: "output_norm", .output: "output", .ropeFreqs: "rope_freqs",
+    ],
+    ggufTransforms: [.attnQ: .unpermuteRows(byKeyValueHeads: false), .attnK: .unpermuteRows(byKeyValueHeads: true)],
+    configKeys: [
+      .hiddenSize: ["hidden_size"], .layers: ["num_hidden_layers"], .heads: ["num_attention_heads"],
+      .kvHeads: ["num_key_value_heads"], .headDim: ["head_dim"], .intermediateSize: ["intermediate_size"],
+      .vocabSize: ["vocab_size"], .maxPositions: ["max_position_embeddings"],
+    ],
+    ggufKeys: [
+      .hiddenSize: "embedding_length", .layers: "block_count", .heads: "attention.head_count",
+      .kvHeads: "attention.head_count_kv", .headDim: "attention.key_length", .intermediateSize: "feed_forward_length",
+      .vocabSize: "vocab_size", .maxPositions: "context_length",
+    ],
+    epsKeys: ["rms_norm_eps"], defaultEps: 1e-6, activationKey: "hidden_act", activation: "silu")
+
+  public static let bert = ArchitectureSpec(
+    name: "bert", kind: .encoder, modelTypes: ["bert"],
+    hfNames: [
+      .tokenEmbedding: "embeddings.word_embeddings", .positionEmbedding: "embeddings.position_embeddings",
+      .tokenTypeEmbedding: "embeddings.token_type_embeddings", .embeddingNorm: "embeddings.LayerNorm",
+      .attnQ: "encoder.layer.{bid}.attention.self.query", .attnK: "encoder.layer.{bid}.attention.self.key",
+      .attnV: "encoder.layer.{bid}.attention.self.value", .attnOutput: "encoder.layer.{bid}.attention.output.dense",
+      .attnOutputNorm: "encoder.layer.{bid}.attention.output.LayerNorm", .ffnUp: "encoder.layer.{bid}.intermediate.dense",
+      .ffnDown: "encoder.layer.{bid}.output.dense", .ffnOutputNorm: "encoder.layer.{bid}.output.LayerNorm",
+    ],
+    // BertModel checkpoints have no prefix; BertFor… heads add "bert.".
+    prefixes: ["", "bert."],
+    ggufArchitecture: nil, ggufNames: [:], ggufTransforms: [:],
+    configKeys: [
+      .hiddenSize: ["hidden_size"], .layers: ["num_hidden_layers"], .heads: ["num_attention_heads"],
+      .intermediateSize: ["intermediate_size"], .vocabSize: ["vocab_size"], .maxPositions: ["max_position_embeddings"],
+    ],
+    ggufKeys: [:], epsKeys: ["layer_norm_eps"], defaultEps: 1e-12, activationKey: "hidden_act", activation: "gelu")
+
+  public static let gpt2 = ArchitectureSpec(
+    name: "gpt2", kind: .decoder, modelTypes: ["gpt2"],
+    hfNames: [
+      .tokenEmbedding: "wte", .positionEmbedding: "wpe", .attnNorm: "h.{bid}.ln_1", .attnQKV: "h.{bid}.attn.c_attn",
+      .attnOutput: "h.{bid}.attn.c_proj", .ffnNorm: "h.{bid}.ln_2", .ffnUp: "h.{bid}.mlp.c_fc",
+      .ffnDown: "h.{bid}.mlp.c_proj", .outputNorm: "ln_f", .output: "lm_head",
+    ],
+    // GPT2LMHeadModel checkpoints prefix "transformer."; GPT2Model ones do not.
+    prefixes: ["", "transformer."],
+    ggufArchitecture: nil, ggufNames: [:], ggufTransforms: [:],
+    configKeys: [
+      .hiddenSize: ["n_embd"], .layers: ["n_layer"], .heads: ["n_head"], .intermediateSize: ["n_inner"],
+      .vocabSize: ["vocab_size"], .maxPositions: ["n_positions"],
+    ],
+    ggufKeys: [:], epsKeys: ["layer_norm_epsilon"], defaultEps: 1e-5, activationKey: "activation_function", activation: "gelu_new")
+
+  public static let all: [ArchitectureSpec] = [llama, bert, gpt2]
+
+  public static func spec(modelType: String) -> ArchitectureSpec? { all.first { $0.modelTypes.contains(modelType) } }
+
+  public static func spec(gguf architecture: String) -> ArchitectureSpec? { all.first { $0.ggufArchitecture == architecture } }
+
+  public static var modelTypes: [String] { all.flatMap(\.modelTypes) }
+
+  /// A tensor's role and block, by every architecture's names (Hugging Face,
+  /// then GGUF), or nil for a name none of them uses.
+  public static func role(of name: String) -> (role: TensorRole, layer: Int?)? {
+    for spec in all {
+      if let m = spec.hfRole(name) { return (m.role, m.layer) }
+    }
+    for spec in all {
+      if let m = spec.ggufRole(name) { return (m.role, m.layer) }
+    }
+    return nil
+  }
+
+  /// The embedding layer (tables and their norm): by role, else by the word
+  /// in the name (a checkpoint of an architecture not in the table).
+  public static func isEmbedding(_ name: String) -> Bool {
+    if let r = role(of: name) { return r.role.isEmbeddingLayer }
+    return name.contains("embed")
+  }
+
+  public static func isOutputHead(_ name: String) -> Bool {
+    if let r = role(of: name) { return r.role.isOutputHead }
+    return name.hasPrefix("lm_head.") || name.hasPrefix("embed_out.")
+  }
+
+  /// An attention or MLP matrix: by role, else by the words checkpoints use.
+  public static func isBlockMatrix(_ name: String) -> Bool {
+    if let r = role(of: name) { return r.role.isBlockMatrix }
+    return ["proj", "attn", "mlp", "dense", "query", "key", "value"].contains { name.contains($0) }
+  }
+
+  /// The block index and the rest of a per-layer name, for any naming that
+  /// counts blocks as `layers.N`, `layer.N`, `h.N` or `blk.N`
+  /// ("model.layers.3.mlp.up_proj.weight" → (3, "mlp.up_proj.weight")).
+  public static func block(_ name: String) -> (Int, String)? {
+    let parts = name.split(separator: ".").map(String.init)
+    for i in 0..<max(parts.count - 1, 0) where ["layers", "layer", "h", "blk"].contains(parts[i]) {
+      if let n = Int(parts[i + 1]) { return (n, parts[(i + 2)...].joined(separator: ".")) }
+    }
+    return nil
+  }
+}

@@ -1,0 +1,28 @@
+/// The few statistics several modules report, written once.
+public enum Statistics {
+  /// Cosine of two vectors in float64; 1 for two zero vectors, 0 for one.
+  public static func cosine(_ x: [Double], _ y: [Double]) -> Double {
+    var xy = 0.0, xx = 0.0, yy = 0.0
+    for i in x.indices {
+      xy += x[i] * y[i]
+      xx += x[i] * x[i]
+      yy += y[i] * y[i]
+    }
+    return (xx == 0 || yy == 0) ? (xx == yy ? 1 : 0) : xy / (xx.squareRoot() * yy.squareRoot())
+  }
+
+  /// Linear interpolation between the closest ranks of sorted values.
+  public static func percentile(_ sorted: [Double], _ q: Double) -> Double {
+    guard !sorted.isEmpty else { return 0 }
+    let pos = q * Double(sorted.count - 1)
+    let lo = Int(pos), hi = min(lo + 1, sorted.count - 1)
+    return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - Double(lo))
+  }
+
+  /// The middle value (mean of the middle two for an even count); NaN when empty.
+  public static func median(_ x: [Double]) -> Double {
+    let s = x.sorted()
+    guard !s.isEmpty else { return .nan }
+    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+  }
+}

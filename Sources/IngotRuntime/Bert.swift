@@ -1,0 +1,51 @@
+import IngotArchitectures
+
+/// BERT encoder: post-LayerNorm blocks, GELU (erf).
+struct Bert: ForwardModel {
+  let w: NamedWeights
+  let dim, heads, layers, vocabSize, maxPositions, inter: Int
+  let eps: Float
+  var outputDim: Int { dim }
+  var outputKind: String { "last_hidden_state" }
+  var positionLimit: Int? { maxPositions }
+
+  init(_ w: NamedWeights, _ c: ModelConfig) {
+    self.w = w
+    (dim, heads, layers, vocabSize, inter) = (c.hiddenSize, c.heads, c.layers, c.vocabSize, c.intermediateSize)
+    maxPositions = c.maxPositions ?? 0
+    eps = Float(c.normEps)
+  }
+
+  func run(_ sequences: [[Int]]) throws -> [[Float]] {
+    try Models.check(sequences, vocab: vocabSize, maxPositions: maxPositions)
+    let word = try w.load(.tokenEmbedding, shape: [vocabSize, dim])
+    let pos = try w.load(.positionEmbedding, shape: [maxPositions, dim])
+    let type = try w.load(.tokenTypeEmbedding, shape: [try w.w.shape(w.name(.tokenTypeEmbedding)).first ?? 0, dim])
+    let lnW = try w.load(.embeddingNorm, shape: [dim]), lnB = try w.load(.embeddingNorm, nil, "bias", shape: [dim])
+    let ranges = Models.offsets(sequences)
+    let n = ranges.last?.upperBound ?? 0
+    var x = Models.embed(word, dim: dim, sequences.flatMap { $0 })
+    for (s, r) in ranges.enumerated() {
+      for i in 0..<sequences[s].count { for c in 0..<dim { x[(r.lowerBound + i) * dim + c] += pos[i * dim + c] + type[c] } }
+    }
+    Ops.layerNorm(&x, rows: n, dim: dim, weight: lnW, bias: lnB, eps: eps)
+    for l in 0..<layers {
+      func mat(_ role: TensorRole, _ out: Int, _ inn: Int) throws -> [Float] { try w.load(role, l, shape: [out, inn]) }
+      func vec(_ role: TensorRole, _ part: String, _ n: Int) throws -> [Float] { try w.load(role, l, part, shape: [n]) }
+      let q = Ops.linear(x, rows: n, try mat(.attnQ, dim, dim), out: dim, in: dim, bias: try vec(.attnQ, "bias", dim))
+      let k = Ops.linear(x, rows: n, try mat(.attnK, dim, dim), out: dim, in: dim, bias: try vec(.attnK, "bias", dim))
+      let v = Ops.linear(x, rows: n, try mat(.attnV, dim, dim), out: dim, in: dim, bias: try vec(.attnV, "bias", dim))
+      let a = Ops.attention(q: q, k: k, v: v, ranges: ranges, heads: heads, kvHeads: heads, headDim: dim / heads, causal: false)
+      var h = Ops.linear(a, rows: n, try mat(.attnOutput, dim, dim), out: dim, in: dim, bias: try vec(.attnOutput, "bias", dim))
+      Ops.add(&h, x)
+      Ops.layerNorm(&h, rows: n, dim: dim, weight: try vec(.attnOutputNorm, "weight", dim), bias: try vec(.attnOutputNorm, "bias", dim), eps: eps)
+      var f = Ops.linear(h, rows: n, try mat(.ffnUp, inter, dim), out: inter, in: dim, bias: try vec(.ffnUp, "bias", inter))
+      Ops.apply(&f, VectorMath.geluErf)
+      var out = Ops.linear(f, rows: n, try mat(.ffnDown, dim, inter), out: dim, in: inter, bias: try vec(.ffnDown, "bias", dim))
+      Ops.add(&out, h)
+      Ops.layerNorm(&out, rows: n, dim: dim, weight: try vec(.ffnOutputNorm, "weight", dim), bias: try vec(.ffnOutputNorm, "bias", dim), eps: eps)
+      x = out
+    }
+    return Models.split(x, ranges, dim: dim)
+  }
+}
