@@ -22,7 +22,7 @@ enum CodecBench {
         try bytes.withUnsafeBytes { input in try out.withUnsafeMutableBytes { _ = try cast.apply(from: t, to: target, input: input, output: $0) } }
         bytes = out
       }
-      let width = target.encoding.isRaw && [.f16, .bf16, .f32, .f64].contains(target.dtype) ? target.dtype.bits / 8 : 0
+      let width = Compression.planeWidth(target.dtype, target.encoding) ?? 0
       payloads.append((bytes, width, width > 0 ? Compression.planeRotation(target.dtype) : 0))
     }
     let total = payloads.reduce(0) { $0 + $1.bytes.count }

@@ -29,10 +29,10 @@ extension ArchitectureSpec {
     if let inter = try value(.intermediateSize) {
       config.intermediateSize = inter
     } else {
-      config.intermediateSize = name == "gpt2" ? 4 * hidden : try required(.intermediateSize)
+      if let factor = defaultIntermediateFactor { config.intermediateSize = factor * hidden } else { config.intermediateSize = try required(.intermediateSize) }
     }
     for key in epsKeys { if let e = c[key]?.doubleValue { config.normEps = e } }
-    if kind == .decoder && name == "llama" {
+    if positions == .rotary {
       config.ropeTheta = c["rope_theta"]?.doubleValue ?? c["rope_parameters"]?["rope_theta"]?.doubleValue ?? 10000
       for key in ["rope_scaling", "rope_parameters"] {
         if let kind = c[key]?["rope_type"]?.stringValue ?? c[key]?["type"]?.stringValue, kind != "default" {
@@ -40,7 +40,7 @@ extension ArchitectureSpec {
         }
       }
     }
-    if name == "bert" || name == "gpt2" {
+    if positions == .learned {
       guard config.maxPositions != nil else { throw .missing(key: configKeys[.maxPositions]?.first ?? "max_position_embeddings") }
     }
     if let activation, let act = config.activation, act != activation {
@@ -113,12 +113,12 @@ extension ArchitectureSpec {
     guard headDimGiven || c.hiddenSize % c.heads == 0 else {
       throw .inconsistent(key: key(.hiddenSize), reason: "\(c.hiddenSize) is not divisible by \(key(.heads)) \(c.heads)")
     }
-    guard c.headDim > 0, c.headDim % 2 == 0 || kind == .encoder || name == "gpt2" else {
+    guard c.headDim > 0, c.headDim % 2 == 0 || positions == .learned else {
       throw .inconsistent(key: key(.headDim), reason: "\(c.headDim) must be positive (and even for rotary)")
     }
     guard c.vocabSize > 0 else { throw .outOfRange(key: key(.vocabSize), value: Int64(c.vocabSize), reason: "must be positive") }
     guard c.intermediateSize > 0 else { throw .outOfRange(key: key(.intermediateSize), value: Int64(c.intermediateSize), reason: "must be positive") }
-    if let p = c.maxPositions, p <= 0, kind == .encoder || name == "gpt2" {
+    if let p = c.maxPositions, p <= 0, positions == .learned {
       throw .outOfRange(key: key(.maxPositions), value: Int64(p), reason: "must be positive")
     }
   }

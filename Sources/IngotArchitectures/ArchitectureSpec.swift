@@ -8,6 +8,11 @@ import IngotCore
 public struct ArchitectureSpec: Sendable {
   public enum Kind: Sendable { case encoder, decoder }
 
+  /// How a model knows where a token is: learned position embeddings (a
+  /// hard limit, `maxPositions` required) or rotary angles (rope_theta and
+  /// its scaling keys apply, the head size must be even).
+  public enum Positions: Sendable { case learned, rotary }
+
   /// A config value, named once for every architecture.
   public enum Field: String, Sendable, CaseIterable {
     case hiddenSize, layers, heads, kvHeads, headDim, intermediateSize, vocabSize, maxPositions
@@ -22,6 +27,10 @@ public struct ArchitectureSpec: Sendable {
 
   public var name: String
   public var kind: Kind
+  public var positions: Positions
+  /// intermediate_size when the config leaves it out, as a multiple of the
+  /// hidden size (GPT-2's n_inner: null means 4 × n_embd); nil: required.
+  public var defaultIntermediateFactor: Int? = nil
   public var modelTypes: [String]
   /// Hugging Face names by role, `{bid}` for the block; a prefix from
   /// `prefixes` may stand before them (heads add one: "bert.", "transformer.").

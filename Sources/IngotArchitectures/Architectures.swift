@@ -4,7 +4,7 @@ import IngotCore
 /// entry here (and its forward pass in IngotRuntime, if it runs).
 public enum Architectures {
   public static let llama = ArchitectureSpec(
-    name: "llama", kind: .decoder, modelTypes: ["llama", "mistral", "qwen2"],
+    name: "llama", kind: .decoder, positions: .rotary, modelTypes: ["llama", "mistral", "qwen2"],
     hfNames: [
       .tokenEmbedding: "model.embed_tokens", .attnNorm: "model.layers.{bid}.input_layernorm",
       .attnQ: "model.layers.{bid}.self_attn.q_proj", .attnK: "model.layers.{bid}.self_attn.k_proj",
@@ -35,7 +35,7 @@ public enum Architectures {
     epsKeys: ["rms_norm_eps"], defaultEps: 1e-6, activationKey: "hidden_act", activation: "silu")
 
   public static let bert = ArchitectureSpec(
-    name: "bert", kind: .encoder, modelTypes: ["bert"],
+    name: "bert", kind: .encoder, positions: .learned, modelTypes: ["bert"],
     hfNames: [
       .tokenEmbedding: "embeddings.word_embeddings", .positionEmbedding: "embeddings.position_embeddings",
       .tokenTypeEmbedding: "embeddings.token_type_embeddings", .embeddingNorm: "embeddings.LayerNorm",
@@ -54,7 +54,7 @@ public enum Architectures {
     ggufKeys: [:], epsKeys: ["layer_norm_eps"], defaultEps: 1e-12, activationKey: "hidden_act", activation: "gelu")
 
   public static let gpt2 = ArchitectureSpec(
-    name: "gpt2", kind: .decoder, modelTypes: ["gpt2"],
+    name: "gpt2", kind: .decoder, positions: .learned, defaultIntermediateFactor: 4, modelTypes: ["gpt2"],
     hfNames: [
       .tokenEmbedding: "wte", .positionEmbedding: "wpe", .attnNorm: "h.{bid}.ln_1", .attnQKV: "h.{bid}.attn.c_attn",
       .attnOutput: "h.{bid}.attn.c_proj", .ffnNorm: "h.{bid}.ln_2", .ffnUp: "h.{bid}.mlp.c_fc",

@@ -20,10 +20,13 @@ public struct Compression: Equatable, Sendable {
     ["compression": "zstd", "level": .int(Int64(level)), "chunk_size": .int(Int64(chunkSize))]
   }
 
-  /// Byte-plane width for a payload: float elements of raw tensors; 0 otherwise.
-  static func planeWidth(_ t: SourceTensor) -> Int {
-    t.encoding.isRaw && [.f16, .bf16, .f32, .f64].contains(t.dtype) ? t.dtype.bits / 8 : 0
+  /// Byte-plane width for a payload (spec §6.1): the element width of a raw
+  /// f16, bf16, f32 or f64 tensor; nil for anything else.
+  public static func planeWidth(_ dtype: DType, _ encoding: Encoding) -> Int? {
+    encoding.isRaw && [.f16, .bf16, .f32, .f64].contains(dtype) ? dtype.bits / 8 : nil
   }
+
+  static func planeWidth(_ t: SourceTensor) -> Int { planeWidth(t.dtype, t.encoding) ?? 0 }
 
   /// The byte-plane rotation for a float dtype (BytePlanes.rotation).
   public static func planeRotation(_ dtype: DType) -> Int { BytePlanes.rotation(width: dtype.bits / 8) }

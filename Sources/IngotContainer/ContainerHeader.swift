@@ -161,7 +161,7 @@ public struct ContainerHeader: Equatable, Sendable {
         throw bad("stored length \(length) != \(expected) bytes for shape \(shape) \(dtype.rawValue) \(encoding.kind)")
       }
     case "zstd":
-      let width: Int? = encoding.isRaw && [.f16, .bf16, .f32, .f64].contains(dtype) ? dtype.bits / 8 : nil
+      let width = Compression.planeWidth(dtype, encoding)
       chunks = try ChunkTable.parse(data, storedLength: Int(length), payloadLength: expected, elementWidth: width, bad: bad)
     default:
       throw bad("unknown compression '\(compression)'")

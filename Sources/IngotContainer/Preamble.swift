@@ -2,8 +2,7 @@ import IngotCore
 /// The fixed 72-byte start of every `.ingot` file (formats/ingot-v1.md §2).
 public struct Preamble: Equatable, Sendable {
   public static let size = 72
-  /// "\x89INGOT\r\n": the high byte and CR LF catch 7-bit and text-mode damage.
-  public static let magic: [UInt8] = [0x89, 0x49, 0x4E, 0x47, 0x4F, 0x54, 0x0D, 0x0A]
+  public static let magic = ContainerMagic.bytes
   /// Headers above this are refused before any allocation.
   public static let maxHeaderLength = 256 << 20
 

@@ -24,15 +24,13 @@ public enum FormatError: Error, CustomStringConvertible, Equatable {
 }
 
 public enum FormatDetector {
-  /// The .ingot preamble's magic (formats/ingot-v1.md §2).
-  static let ingotMagic: [UInt8] = [0x89, 0x49, 0x4E, 0x47, 0x4F, 0x54, 0x0D, 0x0A]
 
   public static func detect(_ path: String) throws -> DetectedFormat {
     if isDirectory(path) { return .safetensorsModelFolder }
     let file = try MappedFile(path: path)
     let head = file.bytes(0..<min(file.size, 64)) ?? UnsafeRawBufferPointer(start: nil, count: 0)
     let b = Array(head)
-    if b.starts(with: ingotMagic) { return .ingot }
+    if b.starts(with: ContainerMagic.bytes) { return .ingot }
     if b.starts(with: Array("GGUF".utf8)) { return .gguf }
     if b.starts(with: [0x93] + Array("NUMPY".utf8)) { return .numpy }
     if b.starts(with: [0x50, 0x4B, 0x03, 0x04]) { return .zip }

@@ -1,22 +1,12 @@
 import IngotArchitectures
 
 /// BERT encoder: post-LayerNorm blocks, GELU (erf).
-struct Bert: ForwardModel {
+struct Bert: ConfiguredModel {
   let w: NamedWeights
-  let dim, heads, layers, vocabSize, maxPositions, inter: Int
-  let eps: Float
-  var outputDim: Int { dim }
-  var outputKind: String { "last_hidden_state" }
-  var positionLimit: Int? { maxPositions }
-
-  init(_ w: NamedWeights, _ c: ModelConfig) {
-    self.w = w
-    (dim, heads, layers, vocabSize, inter) = (c.hiddenSize, c.heads, c.layers, c.vocabSize, c.intermediateSize)
-    maxPositions = c.maxPositions ?? 0
-    eps = Float(c.normEps)
-  }
+  let c: ModelConfig
 
   func run(_ sequences: [[Int]]) throws -> [[Float]] {
+    let (dim, heads, layers, inter, maxPositions) = (c.hiddenSize, c.heads, c.layers, c.intermediateSize, c.maxPositions ?? 0)
     try Models.check(sequences, vocab: vocabSize, maxPositions: maxPositions)
     let word = try w.load(.tokenEmbedding, shape: [vocabSize, dim])
     let pos = try w.load(.positionEmbedding, shape: [maxPositions, dim])

@@ -1,22 +1,12 @@
 import IngotArchitectures
 
 /// GPT-2: learned positions, pre-LayerNorm, GELU (tanh), Conv1D weights, tied head.
-struct GPT2: ForwardModel {
+struct GPT2: ConfiguredModel {
   let w: NamedWeights
-  let dim, heads, layers, vocabSize, maxPositions, inter: Int
-  let eps: Float
-  var outputDim: Int { vocabSize }
-  var outputKind: String { "logits" }
-  var positionLimit: Int? { maxPositions }
-
-  init(_ w: NamedWeights, _ c: ModelConfig) {
-    self.w = w
-    (dim, heads, layers, vocabSize, inter) = (c.hiddenSize, c.heads, c.layers, c.vocabSize, c.intermediateSize)
-    maxPositions = c.maxPositions ?? 0
-    eps = Float(c.normEps)
-  }
+  let c: ModelConfig
 
   func run(_ sequences: [[Int]]) throws -> [[Float]] {
+    let (dim, heads, layers, inter, maxPositions) = (c.hiddenSize, c.heads, c.layers, c.intermediateSize, c.maxPositions ?? 0)
     try Models.check(sequences, vocab: vocabSize, maxPositions: maxPositions)
     let wte = try w.load(.tokenEmbedding, shape: [vocabSize, dim]), wpe = try w.load(.positionEmbedding, shape: [maxPositions, dim])
     let ranges = Models.offsets(sequences)

@@ -5,21 +5,10 @@ import IngotArchitectures
 
 /// Llama family: RMSNorm, rotary (rotate-half), grouped-query attention,
 /// SwiGLU, optional q/k/v biases (qwen2), tied embeddings, causal mask.
-struct Llama: ForwardModel {
+struct Llama: ConfiguredModel {
   let w: NamedWeights
-  let dim, heads, kvHeads, headDim, layers, vocabSize, inter: Int
-  let eps: Float
-  let theta: Double
-  var outputDim: Int { vocabSize }
-  var outputKind: String { "logits" }
-  var positionLimit: Int? { nil }
-
-  init(_ w: NamedWeights, _ c: ModelConfig) {
-    self.w = w
-    (dim, heads, kvHeads, headDim, layers) = (c.hiddenSize, c.heads, c.kvHeads, c.headDim, c.layers)
-    (vocabSize, inter, theta) = (c.vocabSize, c.intermediateSize, c.ropeTheta)
-    eps = Float(c.normEps)
-  }
+  let c: ModelConfig
+  var headDim: Int { c.headDim }
 
   /// HF's rotary embedding: inv_freq in f32, angles pos·inv_freq, then
   /// rotate-half on each head.
@@ -27,7 +16,7 @@ struct Llama: ForwardModel {
   func rope(_ x: inout [Float], rows: Range<Int>, heads h: Int) {
     let half = headDim / 2
     var inv = [Float](repeating: 0, count: half)
-    for i in 0..<half { inv[i] = 1 / Float(pow(theta, Double(2 * i) / Double(headDim))) }
+    for i in 0..<half { inv[i] = 1 / Float(pow(c.ropeTheta, Double(2 * i) / Double(headDim))) }
     for t in 0..<rows.count {
       for i in 0..<half {
         let angle = Float(t) * inv[i]
@@ -44,6 +33,7 @@ struct Llama: ForwardModel {
 
   func run(_ sequences: [[Int]]) throws -> [[Float]] {
     try Models.check(sequences, vocab: vocabSize, maxPositions: nil)
+    let (dim, heads, kvHeads, layers, inter) = (c.hiddenSize, c.heads, c.kvHeads, c.layers, c.intermediateSize)
     let embed = try w.load(.tokenEmbedding, shape: [vocabSize, dim])
     let ranges = Models.offsets(sequences)
     let n = ranges.last?.upperBound ?? 0

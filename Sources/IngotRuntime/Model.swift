@@ -26,9 +26,9 @@ public enum Models {
     let (spec, config) = try weights.config()
     let w = NamedWeights(weights, spec)
     switch spec.name {
-    case "bert": return Bert(w, config)
-    case "llama": return Llama(w, config)
-    case "gpt2": return GPT2(w, config)
+    case "bert": return Bert(w: w, c: config)
+    case "llama": return Llama(w: w, c: config)
+    case "gpt2": return GPT2(w: w, c: config)
     default: throw RuntimeError.unsupported("architecture '\(spec.name)' has no reference forward pass")
     }
   }
@@ -60,6 +60,22 @@ public enum Models {
     for (i, t) in tokens.enumerated() { for c in 0..<dim { x[i * dim + c] = table[t * dim + c] } }
     return x
   }
+}
+
+/// A forward pass built from its weights and its typed config: the
+/// properties every architecture answers the same way.
+protocol ConfiguredModel: ForwardModel {
+  var w: NamedWeights { get }
+  var c: ModelConfig { get }
+}
+
+extension ConfiguredModel {
+  var vocabSize: Int { c.vocabSize }
+  var outputDim: Int { w.spec.kind == .encoder ? c.hiddenSize : c.vocabSize }
+  var outputKind: String { w.spec.kind == .encoder ? "last_hidden_state" : "logits" }
+  /// Learned positions are a hard limit; rotary ones are not.
+  var positionLimit: Int? { w.spec.positions == .learned ? c.maxPositions : nil }
+  var eps: Float { Float(c.normEps) }
 }
 
 /// A model's weights by role, through its architecture's names: the one

@@ -68,10 +68,11 @@ public struct ExportAction: Sendable {
     let summary = try Pipeline(source: reader, stages: stages, options: Pipeline.Options(operation: "export")).run(into: sink)
     var written = [target]
     for (name, text) in companions {
-      let file = try AtomicFile(path: folder! + "/" + name, inputs: [input], force: force)  // audited: companions is empty without a folder
+      let path = (folder ?? ".") + "/" + name
+      let file = try AtomicFile(path: path, inputs: [input], force: force)
       try file.write(Array(text.utf8), at: 0)
       try file.commit()
-      written.append(folder! + "/" + name)  // audited: as above
+      written.append(path)
     }
     return Outcome(files: written, tensors: reader.tensors.count, bytes: summary.bytesOut)
   }
