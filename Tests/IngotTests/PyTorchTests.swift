@@ -67,6 +67,23 @@ import Testing
     #expect(!after.contains { $0.contains(name.split(separator: ".").first.map(String.init) ?? name) })
   }
 
+  /// The same files through the library: each refusal is its own error case.
+  @Test func maliciousFilesAreRefusedByTheirCase() throws {
+    func refusal(_ name: String) -> Error? {
+      do { _ = try Inputs.open([Fixtures.path("pytorch/malicious/\(name)")]) } catch { return error }
+      return nil
+    }
+    func torch(_ name: String) -> PyTorchError? { refusal(name) as? PyTorchError }
+    if case .refusedOpcode(_, _, _, let op, let then)? = torch("inst_opcode.pkl") { #expect(op.hasPrefix("STRING") && then.contains("INST 'os.system'")) } else { Issue.record("inst_opcode.pkl") }
+    #expect(torch("no_tensors.pt") == .noTensors(file: Fixtures.path("pytorch/malicious/no_tensors.pt")))
+    if case .refusedProtocol(_, _, 4)? = torch("protocol4_stack_global.pkl") {} else { Issue.record("protocol4_stack_global.pkl") }
+    for (name, global) in [("raw_pickle_os_system.pkl", "posix.system"), ("reduce_eval.pt", "__builtin__.eval"), ("reduce_os_system.pt", "posix.system")] {
+      if case .refusedGlobal(_, _, _, global)? = torch(name) {} else { Issue.record("\(name): \(String(describing: refusal(name)))") }
+    }
+    // Its member's header claims 16 GB of array data that is not there.
+    if case .dataLength(_, _, _, 16_000_000_000)? = refusal("deflated_bomb.npz") as? NumpyError {} else { Issue.record("deflated_bomb.npz: \(String(describing: refusal("deflated_bomb.npz")))") }
+  }
+
   @Test func everyMaliciousFixtureIsCovered() throws {
     let listed = try Fixtures.manifest()["fixtures"]?["pytorch/malicious"]?["files"]?.arrayValue?.compactMap(\.stringValue)
     #expect(listed?.count == 7)

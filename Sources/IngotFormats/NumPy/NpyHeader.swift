@@ -13,48 +13,49 @@ public struct NpyHeader: Equatable, Sendable {
 
   /// Parses and checks a whole .npy image (header and data length).
   public static func parse(_ bytes: UnsafeRawBufferPointer, file: String, array: String) throws(NumpyError) -> NpyHeader {
-    func bad(_ reason: String) -> NumpyError { .invalid(file: file, array: array, reason: reason) }
-    guard bytes.count >= 10, bytes[0] == 0x93, Array(bytes[1..<6]) == Array("NUMPY".utf8) else {
-      throw bad("not a .npy array (bad magic)")
-    }
-    let major = bytes[6]
-    let (length, start): (Int, Int)
+    func bad(_ reason: String) -> NumpyError { .badHeader(file: file, array: array, reason: reason) }
+    var r = ByteCursor(bytes)
+    guard let magic = r.readSlice(length: 6), Array(magic) == [0x93] + Array("NUMPY".utf8) else { throw NumpyError.badMagic(file: file, array: array) }
+    guard let major = r.readInteger(as: UInt8.self), let minor = r.readInteger(as: UInt8.self) else { throw NumpyError.truncated(file: file, array: array, offset: r.readerIndex) }
+    let length: Int?
     switch major {
-    case 1: (length, start) = (Int(bytes.readLE(8, as: UInt16.self) ?? 0), 10)
-    case 2, 3:
-      guard let n = bytes.readLE(8, as: UInt32.self) else { throw bad("truncated header length") }
-      (length, start) = (Int(n), 12)
-    default: throw bad("unsupported .npy version \(major).\(bytes[7])")
+    case 1: length = r.readInteger(endianness: .little, as: UInt16.self).map(Int.init)
+    case 2, 3: length = r.readInteger(endianness: .little, as: UInt32.self).map(Int.init)
+    default: throw NumpyError.unsupportedVersion(file: file, array: array, major: major, minor: minor)
     }
-    guard length <= 1 << 20, start + length <= bytes.count else { throw bad("header length \(length) runs past the end of the array") }
-    guard let text = String(validating: bytes[start..<(start + length)], as: UTF8.self) else { throw bad("header is not text") }
+    guard let length, length <= 1 << 20, let raw = r.readSlice(length: length) else { throw NumpyError.truncated(file: file, array: array, offset: r.readerIndex) }
+    let start = r.readerIndex - length
+    guard let text = String(validating: raw, as: UTF8.self) else { throw bad("header is not text") }
     var parser = PyLiteral(text: text)
     let dict: [String: PyLiteral.Value]
-    do { dict = try parser.parseDict() } catch { throw bad("header: \(error.reason)") }
+    do { dict = try parser.parseDict() } catch {
+      throw error.structured ? NumpyError.structuredDType(file: file, array: array) : bad(error.reason)
+    }
     guard case .string(let descr)? = dict["descr"] else {
-      if dict["descr"] != nil { throw bad("structured dtypes are not supported") }
+      if dict["descr"] != nil { throw NumpyError.structuredDType(file: file, array: array) }
       throw bad("header has no 'descr'")
     }
     guard case .bool(let fortran)? = dict["fortran_order"] else { throw bad("header has no 'fortran_order'") }
     guard case .tuple(let dims)? = dict["shape"] else { throw bad("header has no 'shape'") }
-    let (dtype, big) = try Self.dtype(descr, bad)
+    let (dtype, big) = try Self.dtype(descr, file: file, array: array)
     guard dims.allSatisfy({ $0 >= 0 }), dims.count <= 16 else { throw bad("bad shape \(dims)") }
-    guard let count = elementCount(dims), let size = dtype.byteCount(elements: count) else { throw bad("shape \(dims) overflows") }
+    guard let count = elementCount(dims), let size = dtype.byteCount(elements: count) else { throw NumpyError.shapeOverflow(file: file, array: array, shape: dims) }
     let dataOffset = start + length
     guard bytes.count - dataOffset == size else {
-      throw bad("data is \(bytes.count - dataOffset) bytes; \(descr) \(dims) needs \(size)")
+      throw NumpyError.dataLength(file: file, array: array, actual: bytes.count - dataOffset, expected: size)
     }
     return NpyHeader(dtype: dtype, bigEndian: big, fortranOrder: fortran, shape: dims, dataOffset: dataOffset, byteCount: size)
   }
 
-  static func dtype(_ descr: String, _ bad: (String) -> NumpyError) throws(NumpyError) -> (DType, Bool) {
+  static func dtype(_ descr: String, file: String, array: String) throws(NumpyError) -> (DType, Bool) {
+    let unsupported = NumpyError.unsupportedDType(file: file, array: array, descr: descr)
     let chars = Array(descr)
     guard chars.count >= 2, let size = Int(String(chars[2...])) else {
-      if descr.contains("O") { throw bad("object arrays are refused (they hold pickled Python objects)") }
-      throw bad("unsupported dtype '\(descr)'")
+      if descr.contains("O") { throw NumpyError.objectArray(file: file, array: array) }
+      throw unsupported
     }
     let order = chars[0], kind = chars[1]
-    guard "<>|=".contains(order) else { throw bad("unsupported dtype '\(descr)'") }
+    guard "<>|=".contains(order) else { throw unsupported }
     let big = order == ">" && size > 1
     let dtype: DType?
     switch (kind, size) {
@@ -71,10 +72,10 @@ public struct NpyHeader: Equatable, Sendable {
     case ("u", 8): dtype = .u64
     case ("b", 1): dtype = .bool
     case ("c", 8): dtype = .c64
-    case ("O", _): throw bad("object arrays are refused (they hold pickled Python objects)")
+    case ("O", _): throw NumpyError.objectArray(file: file, array: array)
     default: dtype = nil
     }
-    guard let dtype else { throw bad("unsupported dtype '\(descr)'") }
+    guard let dtype else { throw unsupported }
     return (dtype, big)
   }
 
@@ -130,6 +131,7 @@ struct PyLiteral {
 
   struct Failure: Error {
     let reason: String
+    var structured = false
   }
 
   let chars: [Character]
@@ -195,7 +197,7 @@ struct PyLiteral {
       i += word.count
       return v
     }
-    if c == "[" { throw Failure(reason: "structured dtypes are not supported") }
+    if c == "[" { throw Failure(reason: "structured dtypes are not supported", structured: true) }
     throw Failure(reason: "unexpected character '\(c)'")
   }
 }

@@ -33,7 +33,7 @@ public final class NumpySource: TensorSource, @unchecked Sendable {
         files.append(SourceFile(path: path, recordedPath: baseName(path), format: "npz", size: file.size))
         for entry in archive.entries {
           guard entry.name.hasSuffix(".npy") else {
-            throw NumpyError.invalid(file: path, array: entry.name, reason: "not a .npy member (an .npz holds only arrays)")
+            throw NumpyError.notAnArray(file: path, member: entry.name)
           }
           let name = String(entry.name.dropLast(4))
           let header = try archive.withEntry(entry) { try NpyHeader.parse($0, file: path, array: name) }
@@ -50,7 +50,7 @@ public final class NumpySource: TensorSource, @unchecked Sendable {
     }
     var seen = Set<String>()
     for item in items where !seen.insert(item.name).inserted {
-      throw NumpyError.invalid(file: paths[item.file], array: item.name, reason: "two arrays have this name")
+      throw NumpyError.duplicateArray(file: paths[item.file], array: item.name)
     }
     self.mapped = mapped
     self.archives = archives
@@ -78,12 +78,12 @@ public final class NumpySource: TensorSource, @unchecked Sendable {
     }
     if let range = item.range {
       guard let data = mapped[item.file].bytes(range) else {
-        throw NumpyError.invalid(file: mapped[item.file].path, array: item.name, reason: "data out of bounds")
+        throw NumpyError.dataOutOfBounds(file: mapped[item.file].path, array: item.name)
       }
       return try deliver(data)
     }
     guard let archive = archives[item.file], let entry = item.entry else {
-      throw NumpyError.invalid(file: mapped[item.file].path, array: item.name, reason: "missing archive entry")
+      throw NumpyError.dataOutOfBounds(file: mapped[item.file].path, array: item.name)
     }
     return try archive.withEntry(entry) { npy in
       try deliver(UnsafeRawBufferPointer(rebasing: npy[item.header.dataOffset..<npy.count]))

@@ -28,88 +28,100 @@ public struct ZipArchive: Sendable {
     let path = file.path
     self.path = path
     self.file = file
-    func bad(_ reason: String) -> NumpyError { .invalid(file: path, array: nil, reason: "zip: " + reason) }
     let all = file.all
+    func short(_ e: ByteCursor.Short) -> NumpyError { .zip(file: path, entry: nil, offset: e.offset, reason: "record truncated") }
     // End of central directory: the last "PK\5\6" within 64 KiB + 22 of the end.
-    guard all.count >= 22 else { throw bad("too short for a zip archive") }
+    guard all.count >= 22 else { throw .zip(file: path, entry: nil, offset: 0, reason: "too short for a zip archive") }
     var eocd = -1
     var at = all.count - 22
     while at >= max(0, all.count - 22 - 65535) {
       if all.readLE(at, as: UInt32.self) == 0x0605_4B50 { eocd = at; break }
       at -= 1
     }
-    guard eocd >= 0 else { throw bad("no end-of-central-directory record") }
-    var count = Int(all.readLE(eocd + 10, as: UInt16.self) ?? 0)
-    var cdSize = Int(all.readLE(eocd + 12, as: UInt32.self) ?? 0)
-    var cdOffset = Int(all.readLE(eocd + 16, as: UInt32.self) ?? 0)
-    if count == 0xFFFF || cdOffset == 0xFFFF_FFFF {
-      // zip64: the locator sits just before the record.
-      guard eocd >= 20, all.readLE(eocd - 20, as: UInt32.self) == 0x0706_4B50,
-        let z = all.readLE(eocd - 12, as: UInt64.self).map(Int.init), z >= 0, z <= all.count - 56,
-        all.readLE(z, as: UInt32.self) == 0x0606_4B50
-      else { throw bad("bad zip64 end record") }
-      count = Int(truncatingIfNeeded: all.readLE(z + 32, as: UInt64.self) ?? 0)
-      cdSize = Int(truncatingIfNeeded: all.readLE(z + 40, as: UInt64.self) ?? 0)
-      cdOffset = Int(truncatingIfNeeded: all.readLE(z + 48, as: UInt64.self) ?? 0)
-    }
+    guard eocd >= 0 else { throw .zip(file: path, entry: nil, offset: all.count, reason: "no end-of-central-directory record") }
+    var count = 0, cdSize = 0, cdOffset = 0
+    do {
+      var r = ByteCursor(all, range: (eocd + 10)..<all.count)
+      count = Int(try r.takeInteger(as: UInt16.self))
+      cdSize = Int(try r.takeInteger(as: UInt32.self))
+      cdOffset = Int(try r.takeInteger(as: UInt32.self))
+      if count == 0xFFFF || cdOffset == 0xFFFF_FFFF {
+        // zip64: the locator sits just before the record.
+        guard eocd >= 20, all.readLE(eocd - 20, as: UInt32.self) == 0x0706_4B50,
+          let z = all.readLE(eocd - 12, as: UInt64.self), z <= UInt64(all.count - 56), all.readLE(Int(z), as: UInt32.self) == 0x0606_4B50
+        else { throw NumpyError.zip(file: path, entry: nil, offset: eocd, reason: "bad zip64 end record") }
+        var z64 = ByteCursor(all, range: (Int(z) + 32)..<all.count)
+        count = Int(clamping: try z64.takeInteger(as: UInt64.self))
+        cdSize = Int(clamping: try z64.takeInteger(as: UInt64.self))
+        cdOffset = Int(clamping: try z64.takeInteger(as: UInt64.self))
+      }
+    } catch let e as ByteCursor.Short { throw short(e) } catch let e as NumpyError { throw e } catch { throw .zip(file: path, entry: nil, offset: eocd, reason: "\(error)") }
     guard cdOffset >= 0, cdSize >= 0, cdOffset <= all.count, cdSize <= all.count - cdOffset, count <= cdSize / 46 + 1 else {
-      throw bad("central directory out of bounds")
+      throw .zip(file: path, entry: nil, offset: eocd, reason: "central directory out of bounds")
     }
     var entries: [Entry] = []
-    var p = cdOffset
+    var cd = ByteCursor(all, range: cdOffset..<(cdOffset + cdSize))
+    var locals = Set<Int>()
     for _ in 0..<count {
-      guard p <= cdOffset + cdSize - 46, all.readLE(p, as: UInt32.self) == 0x0201_4B50 else { throw bad("bad central directory entry") }
-      let flags = all.readLE(p + 8, as: UInt16.self) ?? 0
-      let method = all.readLE(p + 10, as: UInt16.self) ?? 0
-      let crc = all.readLE(p + 16, as: UInt32.self) ?? 0
-      var csize = Int(all.readLE(p + 20, as: UInt32.self) ?? 0)
-      var usize = Int(all.readLE(p + 24, as: UInt32.self) ?? 0)
-      let nlen = Int(all.readLE(p + 28, as: UInt16.self) ?? 0)
-      let elen = Int(all.readLE(p + 30, as: UInt16.self) ?? 0)
-      let clen = Int(all.readLE(p + 32, as: UInt16.self) ?? 0)
-      var local = Int(all.readLE(p + 42, as: UInt32.self) ?? 0)
-      guard p + 46 + nlen + elen + clen <= cdOffset + cdSize else { throw bad("central directory entry runs past its end") }
-      guard let name = String(validating: all[(p + 46)..<(p + 46 + nlen)], as: UTF8.self) else { throw bad("entry name is not UTF-8") }
-      guard flags & 1 == 0 else { throw bad("\(name): encrypted entries are not supported") }
-      // zip64 extra field: sizes and offset that did not fit in 32 bits.
-      var e = p + 46 + nlen
-      while e + 4 <= p + 46 + nlen + elen {
-        let id = all.readLE(e, as: UInt16.self) ?? 0, size = Int(all.readLE(e + 2, as: UInt16.self) ?? 0)
-        if id == 1 {
-          var q = e + 4
-          func next() -> Int { defer { q += 8 }; return Int(truncatingIfNeeded: all.readLE(q, as: UInt64.self) ?? UInt64.max) }
-          if usize == 0xFFFF_FFFF { usize = next() }
-          if csize == 0xFFFF_FFFF { csize = next() }
-          if local == 0xFFFF_FFFF { local = next() }
+      let p = cd.readerIndex
+      do {
+        guard try cd.takeInteger(as: UInt32.self) == 0x0201_4B50 else {
+          throw NumpyError.zip(file: path, entry: nil, offset: p, reason: "bad central directory entry")
         }
-        e += 4 + size
-      }
-      p += 46 + nlen + elen + clen
-      guard usize >= 0, csize >= 0, local >= 0, local <= all.count - 30, all.readLE(local, as: UInt32.self) == 0x0403_4B50 else {
-        throw bad("\(name): bad local header")
-      }
-      let start = local + 30 + Int(all.readLE(local + 26, as: UInt16.self) ?? 0) + Int(all.readLE(local + 28, as: UInt16.self) ?? 0)
-      guard start <= all.count, csize <= all.count - start else { throw bad("\(name): data runs past the end of the archive") }
-      switch method {
-      case 0:
-        guard usize == csize else { throw bad("\(name): stored entry with different sizes") }
-      case 8:
-        // Checked before anything is allocated: a bomb declares far more
-        // than deflate can produce from its compressed bytes.
-        guard usize <= Self.maxEntrySize, usize <= csize &* Self.maxDeflateRatio + 1024 else {
-          throw bad("\(name): declares \(usize) bytes from \(csize) compressed bytes; refusing (more than deflate can produce, or over the \(Self.maxEntrySize >> 30) GiB limit)")
+        _ = try cd.takeSlice(length: 4)  // versions
+        let flags = try cd.takeInteger(as: UInt16.self)
+        let method = try cd.takeInteger(as: UInt16.self)
+        _ = try cd.takeSlice(length: 4)  // time, date
+        let crc = try cd.takeInteger(as: UInt32.self)
+        var csize = UInt64(try cd.takeInteger(as: UInt32.self))
+        var usize = UInt64(try cd.takeInteger(as: UInt32.self))
+        let nlen = Int(try cd.takeInteger(as: UInt16.self))
+        let elen = Int(try cd.takeInteger(as: UInt16.self))
+        let clen = Int(try cd.takeInteger(as: UInt16.self))
+        _ = try cd.takeSlice(length: 8)  // disk, attributes
+        var local = UInt64(try cd.takeInteger(as: UInt32.self))
+        let nameBytes = try cd.takeSlice(length: nlen)
+        guard let name = String(validating: nameBytes, as: UTF8.self) else { throw NumpyError.zip(file: path, entry: nil, offset: p, reason: "entry name is not UTF-8") }
+        guard flags & 1 == 0 else { throw NumpyError.zip(file: path, entry: name, offset: p, reason: "encrypted entries are not supported") }
+        // zip64 extra field: sizes and offset that did not fit in 32 bits.
+        var extra = ByteCursor(try cd.takeSlice(length: elen))
+        while extra.readableBytes >= 4 {
+          let id = try extra.takeInteger(as: UInt16.self), size = Int(try extra.takeInteger(as: UInt16.self))
+          var field = ByteCursor(try extra.takeSlice(length: min(size, extra.readableBytes)))
+          guard id == 1 else { continue }
+          if usize == 0xFFFF_FFFF { usize = try field.takeInteger(as: UInt64.self) }
+          if csize == 0xFFFF_FFFF { csize = try field.takeInteger(as: UInt64.self) }
+          if local == 0xFFFF_FFFF { local = try field.takeInteger(as: UInt64.self) }
         }
-      default:
-        throw bad("\(name): compression method \(method) is not supported (stored and deflate are)")
-      }
-      entries.append(Entry(name: name, method: method, crc32: crc, compressedSize: csize, size: usize, data: start..<(start + csize)))
+        _ = try cd.takeSlice(length: clen)
+        guard usize <= UInt64(Self.maxEntrySize), csize <= UInt64(all.count), all.count >= 30, local <= UInt64(all.count - 30),
+          all.readLE(Int(local), as: UInt32.self) == 0x0403_4B50
+        else { throw NumpyError.zip(file: path, entry: name, offset: p, reason: "bad local header") }
+        // Two entries over one stream would make its work count twice.
+        guard locals.insert(Int(local)).inserted else { throw NumpyError.zip(file: path, entry: name, offset: p, reason: "shares its data with another entry") }
+        var lh = ByteCursor(all, range: (Int(local) + 26)..<all.count)
+        let start = Int(local) + 30 + Int(try lh.takeInteger(as: UInt16.self)) + Int(try lh.takeInteger(as: UInt16.self))
+        let (c, u) = (Int(csize), Int(usize))
+        guard start <= all.count, c <= all.count - start else { throw NumpyError.zip(file: path, entry: name, offset: p, reason: "data runs past the end of the archive") }
+        switch method {
+        case 0:
+          guard u == c else { throw NumpyError.zip(file: path, entry: name, offset: p, reason: "stored entry with different sizes") }
+        case 8:
+          // Checked before anything is allocated: a bomb declares far more
+          // than deflate can produce from its compressed bytes.
+          guard u <= c &* Self.maxDeflateRatio + 1024 else { throw NumpyError.bomb(file: path, entry: name, declared: u, compressed: c) }
+        default:
+          throw NumpyError.zip(file: path, entry: name, offset: p, reason: "compression method \(method) is not supported (stored and deflate are)")
+        }
+        entries.append(Entry(name: name, method: method, crc32: crc, compressedSize: c, size: u, data: start..<(start + c)))
+      } catch let e as ByteCursor.Short { throw short(e) } catch let e as NumpyError { throw e } catch { throw .zip(file: path, entry: nil, offset: eocd, reason: "\(error)") }
     }
     self.entries = entries
   }
 
   /// Calls `body` with an entry's uncompressed bytes.
   public func withEntry<R>(_ entry: Entry, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
-    func bad(_ reason: String) -> NumpyError { .invalid(file: path, array: entry.name, reason: reason) }
+    func bad(_ reason: String) -> NumpyError { .zip(file: path, entry: entry.name, offset: entry.data.lowerBound, reason: reason) }
     guard let raw = file.bytes(entry.data) else { throw bad("data out of bounds") }
     if entry.method == 0 {
       guard crc(raw) == entry.crc32 else { throw bad("CRC-32 mismatch (corrupted entry)") }
@@ -120,11 +132,26 @@ public struct ZipArchive: Sendable {
     var stream = z_stream()
     guard inflateInit2_(&stream, -15, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else { throw bad("zlib init failed") }
     defer { inflateEnd(&stream) }
-    stream.next_in = UnsafeMutablePointer(mutating: raw.baseAddress?.assumingMemoryBound(to: Bytef.self))
-    stream.avail_in = uInt(raw.count)
-    stream.next_out = out.baseAddress?.assumingMemoryBound(to: Bytef.self)
-    stream.avail_out = uInt(entry.size)
-    let status = inflate(&stream, Z_FINISH)
+    // zlib counts in 32 bits: feed and drain in pieces of at most 1 GiB,
+    // never past the size the entry declares.
+    let piece = 1 << 30
+    var fed = 0, status = Z_OK
+    while true {
+      if stream.avail_in == 0 && fed < raw.count {
+        let n = min(piece, raw.count - fed)
+        stream.next_in = UnsafeMutablePointer(mutating: raw.baseAddress!.assumingMemoryBound(to: Bytef.self) + fed)  // audited: fed < count
+        stream.avail_in = uInt(n)
+        fed += n
+      }
+      let produced = Int(stream.total_out)
+      let room = min(piece, entry.size - produced)
+      stream.next_out = out.baseAddress!.assumingMemoryBound(to: Bytef.self) + produced  // audited: capacity ≥ 1
+      stream.avail_out = uInt(room)
+      status = inflate(&stream, fed == raw.count ? Z_FINISH : Z_NO_FLUSH)
+      if status == Z_STREAM_END { break }
+      guard status == Z_OK || status == Z_BUF_ERROR, Int(stream.total_out) > produced || stream.avail_in > 0 || fed < raw.count else { break }
+      if room == 0 && Int(stream.total_out) == entry.size { status = Z_BUF_ERROR; break }
+    }
     guard status == Z_STREAM_END, Int(stream.total_out) == entry.size else {
       throw bad(status == Z_BUF_ERROR || status == Z_OK ? "inflates to more than the \(entry.size) bytes it declares" : "corrupted deflate data")
     }

@@ -39,7 +39,6 @@ public final class ONNXModel: TensorSource, @unchecked Sendable {
     let model = try MappedFile(path: path)
     var files = [model]
     let buf = model.all
-    func bad(_ reason: String) -> ONNXError { .invalid(file: path, reason: reason) }
     var items: [Item] = []
     let folder = path.contains("/") ? String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)]) : "."
     var externalIndex: [String: Int] = [:]
@@ -48,7 +47,8 @@ public final class ONNXModel: TensorSource, @unchecked Sendable {
       var r = ProtobufReader(buf, range)
       var dims: [Int] = [], type: UInt64 = 0, name = fallbackName ?? ""
       var raw: Range<Int>? = nil
-      var fixed: [Range<Int>] = [], packedFixed: [Range<Int>] = []
+      // float_data (4) and double_data (10), packed or not, in wire order.
+      var fixed: [(field: Int, bytes: Range<Int>)] = []
       var varints: [Range<Int>] = [], packedFlags: [Bool] = []
       var external: [String: String] = [:]
       var location: UInt64 = 0
@@ -63,8 +63,8 @@ public final class ONNXModel: TensorSource, @unchecked Sendable {
           case (2, .varint(let t)): type = t
           case (8, .bytes(let s)): if fallbackName == nil { name = r.string(s) }
           case (9, .bytes(let b)): raw = b
-          case (4, .bytes(let b)), (10, .bytes(let b)): packedFixed.append(b)
-          case (4, .fixed32), (10, .fixed64): fixed.append((r.at - (field == 4 ? 4 : 8))..<r.at)
+          case (4, .bytes(let b)), (10, .bytes(let b)): fixed.append((field, b))
+          case (4, .fixed32), (10, .fixed64): fixed.append((field, (r.at - (field == 4 ? 4 : 8))..<r.at))
           case (5, .bytes(let b)), (7, .bytes(let b)), (11, .bytes(let b)):
             varints.append(b)
             packedFlags.append(true)
@@ -87,23 +87,23 @@ public final class ONNXModel: TensorSource, @unchecked Sendable {
           }
         }
       } catch {
-        throw bad("tensor \(name.isEmpty ? "?" : name): \(error.reason)")
+        throw ONNXError.protobuf(file: path, tensor: name.isEmpty ? nil : name, offset: error.offset, reason: error.reason)
       }
-      guard !name.isEmpty else { throw bad("an initializer has no name") }
-      guard let dtype = Self.types[type] else { throw bad("\(name): data_type \(type) is not supported") }
+      guard !name.isEmpty else { throw ONNXError.unnamedTensor(file: path) }
+      guard let dtype = Self.types[type] else { throw ONNXError.unsupportedType(file: path, tensor: name, type: type) }
       guard dims.allSatisfy({ $0 >= 0 }), dims.count <= 16, let count = elementCount(dims), let size = dtype.byteCount(elements: count) else {
-        throw bad("\(name): dims \(dims) are negative or overflow")
+        throw ONNXError.badDims(file: path, tensor: name, dims: Array(dims.prefix(17)))
       }
       let data: Data
       if location == 1 || !external.isEmpty {
-        guard let loc = external["location"], !loc.isEmpty else { throw bad("\(name): external data without a location") }
+        guard let loc = external["location"], !loc.isEmpty else { throw ONNXError.externalWithoutLocation(file: path, tensor: name) }
         guard !loc.hasPrefix("/"), !loc.split(separator: "/").contains(".."), !loc.contains("\\") else {
-          throw bad("\(name): external location '\(loc)' is absolute or leaves the model's folder; refused")
+          throw ONNXError.externalEscapes(file: path, tensor: name, location: loc)
         }
         let full = folder + "/" + loc
         // Resolve symlinks too: the real path must stay inside the real folder.
         guard let realFolder = Self.resolved(folder), let realFile = Self.resolved(full), realFile.hasPrefix(realFolder + "/")
-        else { throw bad("\(name): external location '\(loc)' is missing or resolves outside the model's folder") }
+        else { throw ONNXError.externalUnresolved(file: path, tensor: name, location: loc) }
         let index: Int
         if let i = externalIndex[realFile] { index = i } else {
           index = files.count
@@ -113,21 +113,25 @@ public final class ONNXModel: TensorSource, @unchecked Sendable {
         let offset = Int(external["offset"] ?? "0") ?? -1
         let length = Int(external["length"] ?? String(size)) ?? -1
         guard offset >= 0, length == size, offset <= files[index].size, size <= files[index].size - offset else {
-          throw bad("\(name): external data (offset \(offset), length \(length)) does not give the \(size) bytes dims and type need, inside \(loc)")
+          throw ONNXError.externalRange(file: path, tensor: name, location: loc, offset: offset, length: length, needed: size)
         }
         data = .bytes(file: index, range: offset..<(offset + size))
       } else if let raw {
-        guard raw.count == size else { throw bad("\(name): raw_data holds \(raw.count) bytes; dims and type need \(size)") }
+        guard raw.count == size else { throw ONNXError.dataLength(file: path, tensor: name, field: "raw_data", actual: raw.count, expected: size) }
         data = .bytes(file: 0, range: raw)
-      } else if !packedFixed.isEmpty || !fixed.isEmpty {
-        guard dtype == .f32 || dtype == .f64 else { throw bad("\(name): float/double data for a \(dtype.rawValue) tensor") }
-        let total = packedFixed.reduce(0) { $0 + $1.count } + fixed.reduce(0) { $0 + $1.count }
-        guard total == size else { throw bad("\(name): typed data holds \(total) bytes; dims and type need \(size)") }
-        data = packedFixed.count == 1 && fixed.isEmpty ? .bytes(file: 0, range: packedFixed[0]) : .fixed(ranges: packedFixed + fixed)
+      } else if !fixed.isEmpty {
+        // float_data holds FLOAT values, double_data DOUBLE ones: the field
+        // must match the type, or the bytes would be reinterpreted.
+        for f in fixed where (f.field == 4 ? DType.f32 : .f64) != dtype {
+          throw ONNXError.typedDataMismatch(file: path, tensor: name, field: f.field == 4 ? "float_data" : "double_data", dtype: dtype.rawValue)
+        }
+        let total = fixed.reduce(0) { $0 + $1.bytes.count }
+        guard total == size else { throw ONNXError.dataLength(file: path, tensor: name, field: fixed[0].field == 4 ? "float_data" : "double_data", actual: total, expected: size) }
+        data = fixed.count == 1 ? .bytes(file: 0, range: fixed[0].bytes) : .fixed(ranges: fixed.map(\.bytes))
       } else if !varints.isEmpty {
         data = .varints(ranges: varints, packed: packedFlags)
       } else {
-        guard count == 0 else { throw bad("\(name): no data for \(count) elements") }
+        guard count == 0 else { throw ONNXError.noData(file: path, tensor: name, elements: count) }
         data = .bytes(file: 0, range: 0..<0)
       }
       return Item(name: name, dtype: dtype, shape: dims, data: data)
@@ -167,11 +171,11 @@ public final class ONNXModel: TensorSource, @unchecked Sendable {
         }
       }
     } catch let error as ProtobufReader.Failure {
-      throw bad(error.reason)
+      throw ONNXError.protobuf(file: path, tensor: nil, offset: error.offset, reason: error.reason)
     }
-    guard !items.isEmpty else { throw bad("no initializers or Constant tensors (is this an ONNX model?)") }
+    guard !items.isEmpty else { throw ONNXError.noTensors(file: path) }
     var seen = Set<String>()
-    for item in items where !seen.insert(item.name).inserted { throw bad("\(item.name): two tensors have this name") }
+    for item in items where !seen.insert(item.name).inserted { throw ONNXError.duplicateTensor(file: path, tensor: item.name) }
     self.items = items.sorted { Array($0.name.utf8).lexicographicallyPrecedes(Array($1.name.utf8)) }
     mapped = files
   }
@@ -200,7 +204,7 @@ public final class ONNXModel: TensorSource, @unchecked Sendable {
     let size = item.dtype.byteCount(elements: elementCount(item.shape) ?? 0) ?? 0
     switch item.data {
     case .bytes(let f, let range):
-      guard let b = mapped[f].bytes(range) else { throw ONNXError.invalid(file: path, reason: "\(item.name): data out of bounds") }
+      guard let b = mapped[f].bytes(range) else { throw ONNXError.dataOutOfBounds(file: path, tensor: item.name) }
       return try body(b)
     case .fixed(let ranges):
       var out: [UInt8] = []
@@ -215,28 +219,17 @@ public final class ONNXModel: TensorSource, @unchecked Sendable {
         var reader = ProtobufReader(mapped[0].all, r)
         while !reader.done {
           let v: UInt64
-          do { v = try reader.varint() } catch { throw ONNXError.invalid(file: path, reason: "\(item.name): \(error.reason)") }
-          guard k < (elementCount(item.shape) ?? 0) else { throw ONNXError.invalid(file: path, reason: "\(item.name): more values than dims allow") }
+          do { v = try reader.varint() } catch { throw ONNXError.protobuf(file: path, tensor: item.name, offset: error.offset, reason: error.reason) }
+          guard k < (elementCount(item.shape) ?? 0) else { throw ONNXError.valueCount(file: path, tensor: item.name, count: k + 1, shape: item.shape) }
           // int32_data carries f16/bf16 bit patterns and narrow integers: keep the low bytes.
           for b in 0..<width { out[k * width + b] = UInt8(truncatingIfNeeded: v >> (8 * b)) }
           k += 1
         }
       }
-      guard k == elementCount(item.shape) ?? 0 else { throw ONNXError.invalid(file: path, reason: "\(item.name): \(k) values for \(item.shape)") }
+      guard k == elementCount(item.shape) ?? 0 else { throw ONNXError.valueCount(file: path, tensor: item.name, count: k, shape: item.shape) }
       return try out.withUnsafeBytes { try body($0) }
     }
   }
 
   public func release(_ index: Int) {}
 }
-
-public enum ONNXError: Error, CustomStringConvertible, Equatable {
-  case invalid(file: String, reason: String)
-  public var description: String {
-    switch self {
-    case .invalid(let f, let r): "\(f): \(r)"
-    }
-  }
-}
-
-extension ONNXError: ReportableError {}

@@ -23,22 +23,30 @@ struct PickleDecoder {
   static let maxStack = 1 << 20
   static let maxMemo = 1 << 20
 
-  let bytes: UnsafeRawBufferPointer
+  var cursor: ByteCursor
   let file: String
   /// "data.pkl" or "pickle 4 of 5": where errors point.
   var part: String
-  var position = 0
+  var bytes: UnsafeRawBufferPointer { cursor.bytes }
+  var position: Int {
+    get { cursor.readerIndex }
+    set { cursor.readerIndex = min(max(newValue, 0), cursor.end) }
+  }
   /// Every storage a persistent id named, by key (legacy files need their
   /// element sizes to find the storages that follow the pickles).
   var storages: [String: StorageRef] = [:]
 
   init(bytes: UnsafeRawBufferPointer, file: String, part: String) {
-    self.bytes = bytes
+    cursor = ByteCursor(bytes)
     self.file = file
     self.part = part
   }
 
-  func fail(_ reason: String) -> PyTorchError { .invalid(file: file, reason: "\(part): \(reason)") }
+  /// A pickle whose structure is wrong (as opposed to one that asks for
+  /// something refused): where it went wrong and why.
+  func fail(_ reason: String) -> PyTorchError { .malformed(file: file, part: part, offset: position, reason: reason) }
+
+  func short(_ e: ByteCursor.Short) -> PyTorchError { .truncated(file: file, part: part, offset: e.offset, needed: e.needed) }
 
   /// Decodes one pickle, from `position` to its STOP; `position` ends after it.
   mutating func decode() throws(PyTorchError) -> PickleValue {
@@ -47,19 +55,13 @@ struct PickleDecoder {
     var memo: [Int: PickleValue] = [:]
 
     func u8() throws(PyTorchError) -> Int {
-      guard position < bytes.count else { throw fail("truncated at byte \(position)") }
-      defer { position += 1 }
-      return Int(bytes[position])
+      do { return Int(try cursor.takeByte()) } catch { throw short(error) }
     }
     func le<T: FixedWidthInteger>(_ t: T.Type) throws(PyTorchError) -> T {
-      guard let v = bytes.readLE(position, as: T.self) else { throw fail("truncated at byte \(position)") }
-      position += MemoryLayout<T>.size
-      return v
+      do { return try cursor.takeInteger(endianness: .little, as: T.self) } catch { throw short(error) }
     }
     func take(_ n: Int) throws(PyTorchError) -> UnsafeRawBufferPointer {
-      guard n >= 0, n <= bytes.count - position else { throw fail("a length of \(n) at byte \(position) runs past the end") }
-      defer { position += n }
-      return UnsafeRawBufferPointer(rebasing: bytes[position..<(position + n)])
+      do { return try cursor.takeSlice(length: n) } catch { throw short(error) }
     }
     func pop() throws(PyTorchError) -> PickleValue {
       guard let v = stack.popLast() else { throw fail("stack underflow at byte \(position)") }
@@ -73,15 +75,16 @@ struct PickleDecoder {
       return items
     }
     func push(_ v: PickleValue) throws(PyTorchError) {
-      guard stack.count < Self.maxStack else { throw fail("stack too deep") }
+      guard stack.count < Self.maxStack else { throw PyTorchError.limit(file: file, part: part, what: "stack depth", limit: Self.maxStack) }
       stack.append(v)
     }
     func text(_ raw: UnsafeRawBufferPointer) throws(PyTorchError) -> String {
-      guard let s = String(validating: raw, as: UTF8.self) else { throw fail("string is not UTF-8 at byte \(position)") }
+      guard let s = String(validating: raw, as: UTF8.self) else { throw PyTorchError.notUTF8(file: file, part: part, offset: position) }
       return s
     }
     func memoPut(_ i: Int) throws(PyTorchError) {
-      guard let top = stack.last, memo.count < Self.maxMemo || memo[i] != nil else { throw fail("memo put without a value") }
+      guard memo.count < Self.maxMemo || memo[i] != nil else { throw PyTorchError.limit(file: file, part: part, what: "memo entries", limit: Self.maxMemo) }
+      guard let top = stack.last else { throw fail("memo put without a value") }
       memo[i] = top
     }
 
@@ -91,7 +94,7 @@ struct PickleDecoder {
       switch op {
       case 0x80:  // PROTO
         let p = try u8()
-        guard p <= 3 else { throw fail("pickle protocol \(p) refused (torch writes 2)") }
+        guard p <= 3 else { throw PyTorchError.refusedProtocol(file: file, part: part, protocol: p) }
       case 0x2E:  // STOP
         return try pop()
       case 0x28: marks.append(stack.count)  // MARK
@@ -144,7 +147,7 @@ struct PickleDecoder {
         } else if Self.functions.contains(full) {
           try push(.global(full))
         } else {
-          throw fail("refused global '\(module).\(name)' at byte \(at) (only torch rebuild functions, storage types, dtypes and OrderedDict are allowed)")
+          throw PyTorchError.refusedGlobal(file: file, part: part, offset: at, name: "\(module).\(name)")
         }
       case 0x52:  // REDUCE
         let args = try pop(), callable = try pop()
@@ -176,7 +179,7 @@ struct PickleDecoder {
         guard case .list(let l) = stack.last else { throw fail("APPENDS on a non-list at byte \(at)") }
         l.items += items
       default:
-        throw fail("refused opcode \(Self.opcodeName(op)) (0x\(String(format2: UInt8(op)))) at byte \(at)" + Self.skimForCalls(bytes, from: at))
+        throw PyTorchError.refusedOpcode(file: file, part: part, offset: at, opcode: "\(Self.opcodeName(op)) (0x\(String(format2: UInt8(op))))", then: Self.skimForCalls(bytes, from: at))
       }
     }
 
@@ -219,12 +222,12 @@ struct PickleDecoder {
       default: throw fail("persistent id names no storage type")
       }
       guard case .string(let key) = t[2], case .int(let numel) = t[4], numel >= 0 else { throw fail("malformed storage id") }
-      if t.count == 6, case .none = t[5] {} else if t.count == 6 { throw fail("legacy storage views are not supported") }
+      if t.count == 6, case .none = t[5] {} else if t.count == 6 { throw PyTorchError.unsupported(file: file, reason: "legacy storage views") }
       return StorageRef(key: key, dtype: dtype, numel: Int(numel))
     }
 
     func call(_ callable: PickleValue, _ args: PickleValue) throws(PyTorchError) -> PickleValue {
-      guard case .global(let name) = callable else { throw fail("call of a \(callable.typeName) refused") }
+      guard case .global(let name) = callable else { throw PyTorchError.refusedCall(file: file, part: part, offset: position, name: callable.typeName) }
       guard case .tuple(let a) = args else { throw fail("\(name) called without an argument tuple") }
       switch name {
       case "collections.OrderedDict":
@@ -251,7 +254,7 @@ struct PickleDecoder {
         }
         return .tensor(TensorRef(storage: s, offset: Int(offset), shape: shape, stride: stride, dtype: dtype))
       default:
-        throw fail("call of '\(name)' refused")
+        throw PyTorchError.refusedCall(file: file, part: part, offset: position, name: name)
       }
     }
   }
@@ -279,7 +282,7 @@ struct PickleDecoder {
       case 0x53, 0x49, 0x4C, 0x46, 0x56, 0x50, 0x67, 0x70: guard line() != nil else { return "" }
       case 0x63, 0x69:
         guard let m = line(), let n = line() else { return "" }
-        return "; the pickle goes on to \(op == 0x69 ? "INST" : "GLOBAL") '\(m).\(n)' at byte \(at)"
+        return "the pickle goes on to \(op == 0x69 ? "INST" : "GLOBAL") '\(m).\(n)' at byte \(at)"
       default: return ""
       }
     }
@@ -298,14 +301,3 @@ struct PickleDecoder {
     return names[op] ?? "unknown"
   }
 }
-
-public enum PyTorchError: Error, CustomStringConvertible, Equatable {
-  case invalid(file: String, reason: String)
-  public var description: String {
-    switch self {
-    case .invalid(let f, let r): "\(f): \(r)"
-    }
-  }
-}
-
-extension PyTorchError: ReportableError {}

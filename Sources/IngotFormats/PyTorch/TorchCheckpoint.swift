@@ -36,12 +36,12 @@ public final class TorchCheckpoint: TensorSource, @unchecked Sendable {
       let zip = try ZipArchive(file: file)
       archive = zip
       guard let pkl = zip.entries.first(where: { $0.name.hasSuffix("/data.pkl") || $0.name == "data.pkl" }) else {
-        throw PyTorchError.invalid(file: path, reason: "zip without data.pkl (not a torch.save checkpoint)")
+        throw PyTorchError.notACheckpoint(file: path, reason: "zip without data.pkl (not a torch.save checkpoint)")
       }
       let top = String(pkl.name.dropLast("data.pkl".count))
       if let order = zip.entries.first(where: { $0.name == top + "byteorder" }) {
         let text = try zip.withEntry(order) { String(decoding: $0, as: UTF8.self) }
-        guard text == "little" || text == "big" else { throw PyTorchError.invalid(file: path, reason: "byteorder is '\(text)'") }
+        guard text == "little" || text == "big" else { throw PyTorchError.notACheckpoint(file: path, reason: "byteorder is '\(text)'") }
         big = text == "big"
       }
       for e in zip.entries where e.name.hasPrefix(top + "data/") { entries[String(e.name.dropFirst((top + "data/").count))] = e }
@@ -59,23 +59,23 @@ public final class TorchCheckpoint: TensorSource, @unchecked Sendable {
         // Legacy format: magic, protocol version, sys_info, the object, storage keys.
         decoder.position = magic.count
         decoder.part = "pickle 2 of 5"
-        guard case .int(1001) = try decoder.decode() else { throw PyTorchError.invalid(file: path, reason: "legacy protocol version is not 1001") }
+        guard case .int(1001) = try decoder.decode() else { throw PyTorchError.notACheckpoint(file: path, reason: "legacy protocol version is not 1001") }
         decoder.part = "pickle 3 of 5 (sys_info)"
         if case .dict(let info) = try decoder.decode(), case .bool(let little)? = info.values["little_endian"] { big = !little }
         decoder.part = "pickle 4 of 5"
         root = try decoder.decode()
         decoder.part = "pickle 5 of 5"
-        guard case .list(let keys) = try decoder.decode() else { throw PyTorchError.invalid(file: path, reason: "legacy storage key list missing") }
+        guard case .list(let keys) = try decoder.decode() else { throw PyTorchError.notACheckpoint(file: path, reason: "legacy storage key list missing") }
         var at = decoder.position
         for k in keys.items {
           guard case .string(let key) = k, let s = decoder.storages[key] else {
-            throw PyTorchError.invalid(file: path, reason: "legacy storage list names an unknown storage")
+            throw PyTorchError.notACheckpoint(file: path, reason: "legacy storage list names an unknown storage")
           }
-          guard let raw = all.readLE(at, as: Int64.self) else { throw PyTorchError.invalid(file: path, reason: "storage \(key): truncated") }
+          guard let raw = all.readLE(at, as: Int64.self) else { throw PyTorchError.storageTooLarge(file: path, key: key, elements: s.numel) }
           let count = Int(big ? Int64(bigEndian: Int64(littleEndian: raw)) : raw)
           let size = s.dtype.bits / 8
           guard count == s.numel, count >= 0, count <= (all.count - at - 8) / max(size, 1) else {
-            throw PyTorchError.invalid(file: path, reason: "storage \(key): \(count) elements do not fit in the file")
+            throw PyTorchError.storageTooLarge(file: path, key: key, elements: count)
           }
           ranges[key] = (at + 8)..<(at + 8 + count * size)
           at += 8 + count * size
@@ -85,7 +85,7 @@ public final class TorchCheckpoint: TensorSource, @unchecked Sendable {
         decoder.part = "pickle"
         root = try decoder.decode()
         storages = decoder.storages
-        guard storages.isEmpty else { throw PyTorchError.invalid(file: path, reason: "a bare pickle cannot hold tensor storages") }
+        guard storages.isEmpty else { throw PyTorchError.notACheckpoint(file: path, reason: "a bare pickle cannot hold tensor storages") }
       }
     }
     _ = storages
@@ -97,7 +97,7 @@ public final class TorchCheckpoint: TensorSource, @unchecked Sendable {
     var items: [Item] = []
     var meta: [String: String] = [:]
     func walk(_ v: PickleValue, _ prefix: String, _ depth: Int) throws {
-      guard depth < 64 else { throw PyTorchError.invalid(file: path, reason: "dicts nested deeper than 64") }
+      guard depth < 64 else { throw PyTorchError.nestedTooDeep(file: path, limit: 64) }
       switch v {
       case .tensor(let t): items.append(Item(name: prefix, tensor: t))
       case .dict(let d):
@@ -110,29 +110,29 @@ public final class TorchCheckpoint: TensorSource, @unchecked Sendable {
       }
     }
     try walk(root, "", 0)
-    guard !items.isEmpty else { throw PyTorchError.invalid(file: path, reason: "no tensors in this checkpoint") }
+    guard !items.isEmpty else { throw PyTorchError.noTensors(file: path) }
     var seen = Set<String>()
     for item in items where !seen.insert(item.name).inserted {
-      throw PyTorchError.invalid(file: path, reason: "\(item.name): two tensors have this name")
+      throw PyTorchError.duplicateTensor(file: path, tensor: item.name)
     }
     // Every view must lie inside its storage: checked now, before any read.
     for item in items {
       let t = item.tensor
       let size = t.dtype.bits / 8
       guard let count = elementCount(t.shape), count.multipliedReportingOverflow(by: size).overflow == false else {
-        throw PyTorchError.invalid(file: path, reason: "\(item.name): shape overflows")
+        throw PyTorchError.viewOutOfBounds(file: path, tensor: item.name, reason: "shape overflows")
       }
       var last = t.offset
       for (n, s) in zip(t.shape, t.stride) where n > 0 {
         let (m, o1) = (n - 1).multipliedReportingOverflow(by: s)
         let (sum, o2) = last.addingReportingOverflow(m)
-        guard !o1, !o2 else { throw PyTorchError.invalid(file: path, reason: "\(item.name): strides overflow") }
+        guard !o1, !o2 else { throw PyTorchError.viewOutOfBounds(file: path, tensor: item.name, reason: "strides overflow") }
         last = sum
       }
       let stored = isZip ? zipEntries[t.storage.key].map { $0.size / max(size, 1) } : legacyRanges[t.storage.key].map { $0.count / max(size, 1) }
-      guard let available = stored else { throw PyTorchError.invalid(file: path, reason: "\(item.name): storage '\(t.storage.key)' is missing") }
+      guard let available = stored else { throw PyTorchError.storageMissing(file: path, tensor: item.name, key: t.storage.key) }
       guard count == 0 || last < available else {
-        throw PyTorchError.invalid(file: path, reason: "\(item.name): view reaches element \(last) of a \(available)-element storage")
+        throw PyTorchError.viewOutOfBounds(file: path, tensor: item.name, reason: "view reaches element \(last) of a \(available)-element storage")
       }
     }
     self.items = items.sorted { Array($0.name.utf8).lexicographicallyPrecedes(Array($1.name.utf8)) }
@@ -181,7 +181,7 @@ public final class TorchCheckpoint: TensorSource, @unchecked Sendable {
       return try archive.withEntry(entry) { try gather($0) }
     }
     guard let range = legacyRanges[t.storage.key], let bytes = mapped.bytes(range) else {
-      throw PyTorchError.invalid(file: path, reason: "\(items[index].name): storage missing")
+      throw PyTorchError.storageMissing(file: path, tensor: items[index].name, key: items[index].tensor.storage.key)
     }
     return try gather(bytes)
   }
