@@ -254,3 +254,39 @@ import Testing
     }
   }
 }
+
+/// The default search against llama.cpp's reference quantizers (gguf-py's
+/// ports, values made by tools/make_quant_floor.py and committed), on four
+/// weight-like matrices: each of our layouts that matches a ggml one bit for
+/// bit in size must beat it by a margin on every matrix. Plain rounding
+/// (`--no-search`) reproduces the reference to ±0.001 dB, so a weaker
+/// search fails here even without downloaded models.
+@Suite struct QuantizationFloorTests {
+  static let floors: [(scheme: QuantScheme, reference: String, everyMatrix: Double, mean: Double)] = [
+    (.int8Block(), "Q8_0", 0.02, 0.10),
+    (.int4(groupSize: 32, symmetric: true, scales: .plain), "Q4_0", 0.10, 0.30),
+    (.int4(), "Q4_1", 0.30, 0.60),
+  ]
+
+  @Test(arguments: floors.indices)
+  func defaultSearchBeatsLlamaCppReferenceQuantizers(_ k: Int) throws {
+    let (scheme, reference, everyMatrix, mean) = Self.floors[k]
+    let table = try JSONParser.parse(readFile(Fixtures.path("quant/reference_sqnr.json")))
+    guard let matrices = table["sqnr_db"]?.objectValue, matrices.count == 4 else { Issue.record("no reference values"); return }
+    var gains: [Double] = []
+    for (name, refs) in matrices.sorted(by: { $0.key < $1.key }) {
+      let npy = try Npy(path: Fixtures.path("quant/\(name).npy"))
+      let values = npy.values.map { Float($0) }
+      let codec = try scheme.layout(dtype: .f32, shape: npy.shape).get()
+      var payload = [UInt8](repeating: 0, count: codec.payloadLength)
+      let m = try values.withUnsafeBufferPointer { v in
+        try payload.withUnsafeMutableBytes { try Quantizer.quantize(v, codec: codec, search: scheme.search, logical: .f32, name: name, into: $0) }
+      }
+      let ref = try #require(refs[reference]?.doubleValue)
+      gains.append(m.sqnrDB - ref)
+      #expect(m.sqnrDB >= ref + everyMatrix, "\(scheme.name) on \(name): \(m.sqnrDB) dB, \(reference) \(ref) dB")
+    }
+    let average = gains.reduce(0, +) / Double(gains.count)
+    #expect(average >= mean, "\(scheme.name): mean gain \(average) dB over \(reference)")
+  }
+}
