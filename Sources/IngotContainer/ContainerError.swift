@@ -12,6 +12,8 @@ public enum ContainerError: Error, CustomStringConvertible, Equatable, Sendable 
   case headerChecksumMismatch(file: String)
   case invalidHeader(file: String, reason: String)
   case invalidTensor(file: String, tensor: String, reason: String)
+  /// A storage description (offset, length, chunk table) that cannot be right; `field` names the key.
+  case invalidStorage(file: String, tensor: String, field: String, reason: String)
   case overlappingTensors(file: String, a: String, b: String)
   case digestMismatch(file: String, tensor: String, expected: String, actual: String)
   case modelDigestMismatch(file: String, expected: String, actual: String)
@@ -37,6 +39,8 @@ public enum ContainerError: Error, CustomStringConvertible, Equatable, Sendable 
       return "\(file): header: \(reason)"
     case .invalidTensor(let file, let tensor, let reason):
       return "\(file): \(tensor): \(reason)"
+    case .invalidStorage(let file, let tensor, let field, let reason):
+      return "\(file): \(tensor): \(field): \(reason)"
     case .overlappingTensors(let file, let a, let b):
       return "\(file): \(b): data overlaps tensor '\(a)'"
     case .digestMismatch(let file, let tensor, let expected, let actual):

@@ -162,7 +162,9 @@ public struct ContainerHeader: Equatable, Sendable {
       }
     case "zstd":
       let width = Compression.planeWidth(dtype, encoding)
-      chunks = try ChunkTable.parse(data, storedLength: Int(length), payloadLength: expected, elementWidth: width, bad: bad)
+      chunks = try ChunkTable.parse(data, storedLength: Int(length), payloadLength: expected, elementWidth: width) { field, reason in
+        .invalidStorage(file: file, tensor: name, field: field, reason: reason)
+      }
     default:
       throw bad("unknown compression '\(compression)'")
     }

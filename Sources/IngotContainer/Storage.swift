@@ -83,29 +83,29 @@ public struct ChunkTable: Equatable, Sendable {
 
   /// Parses and checks a table against the payload length the encoding
   /// implies, before anything is allocated from it.
-  static func parse(_ data: [String: JSONValue], storedLength: Int, payloadLength: Int, elementWidth: Int?, bad: (String) -> ContainerError) throws(ContainerError) -> ChunkTable {
+  static func parse(_ data: [String: JSONValue], storedLength: Int, payloadLength: Int, elementWidth: Int?, bad: (_ field: String, _ reason: String) -> ContainerError) throws(ContainerError) -> ChunkTable {
     guard let encoded = data["encoded_length"]?.intValue, Int(encoded) == payloadLength else {
-      throw bad("encoded_length must equal the payload length \(payloadLength)")
+      throw bad("encoded_length", "must equal the payload length \(payloadLength)")
     }
-    guard let t = data["transform"]?.stringValue, let transform = Transform(rawValue: t) else { throw bad("unknown transform") }
+    guard let t = data["transform"]?.stringValue, let transform = Transform(rawValue: t) else { throw bad("transform", "unknown transform") }
     guard let size = data["chunk_size"]?.intValue, size >= minChunkSize, size <= maxChunkSize else {
-      throw bad("chunk_size must be between \(minChunkSize) and \(maxChunkSize)")
+      throw bad("chunk_size", "must be between \(minChunkSize) and \(maxChunkSize)")
     }
     var rotate = 0
     if transform == .byteplane {
-      guard let w = elementWidth else { throw bad("byteplane applies to raw f16, bf16, f32 and f64 only") }
-      guard Int(size) % w == 0 else { throw bad("chunk_size is not a whole number of elements") }
+      guard let w = elementWidth else { throw bad("transform", "byteplane applies to raw f16, bf16, f32 and f64 only") }
+      guard Int(size) % w == 0 else { throw bad("chunk_size", "is not a whole number of elements") }
       // Absent in files written before the field existed, which rotated by one.
       let r = data["rotate"].map { $0.intValue ?? -1 } ?? 1
-      guard r >= 0, r < Int64(8 * w) else { throw bad("rotate must be between 0 and \(8 * w - 1) for \(8 * w)-bit elements") }
+      guard r >= 0, r < Int64(8 * w) else { throw bad("rotate", "must be between 0 and \(8 * w - 1) for \(8 * w)-bit elements") }
       rotate = Int(r)
     } else if data["rotate"] != nil {
-      throw bad("rotate applies to the byteplane transform only")
+      throw bad("rotate", "applies to the byteplane transform only")
     }
-    guard let list = data["chunks"]?.arrayValue else { throw bad("missing chunk table") }
+    guard let list = data["chunks"]?.arrayValue else { throw bad("chunks", "missing chunk table") }
     let expected = payloadLength / Int(size) + (payloadLength % Int(size) == 0 ? 0 : 1)  // no overflow near Int.max
     guard list.count == expected else {
-      throw bad("chunk table lists \(list.count) chunks; encoded_length \(payloadLength) in chunks of \(size) needs \(expected)")
+      throw bad("chunks", "the table lists \(list.count) chunks; encoded_length \(payloadLength) in chunks of \(size) needs \(expected)")
     }
     var chunks: [Chunk] = []
     chunks.reserveCapacity(list.count)
@@ -113,15 +113,15 @@ public struct ChunkTable: Equatable, Sendable {
     for (i, item) in list.enumerated() {
       guard let pair = item.arrayValue, pair.count == 2, let n = pair[0].intValue, n > 0, let flags = pair[1].intValue,
         flags == 0 || flags == 1
-      else { throw bad("chunk \(i): entry must be [stored_length > 0, flags 0 or 1]") }
+      else { throw bad("chunks", "chunk \(i): entry must be [stored_length > 0, flags 0 or 1]") }
       let decoded = min(payloadLength, (i + 1) * Int(size)) - i * Int(size)
-      if flags == 1 && Int(n) != decoded { throw bad("chunk \(i): raw chunk of \(n) bytes, expected \(decoded)") }
+      if flags == 1 && Int(n) != decoded { throw bad("chunks", "chunk \(i): raw chunk of \(n) bytes, expected \(decoded)") }
       let (sum, overflow) = total.addingReportingOverflow(Int(n))
-      guard !overflow else { throw bad("chunk lengths overflow") }
+      guard !overflow else { throw bad("chunks", "chunk lengths overflow") }
       total = sum
       chunks.append(Chunk(stored: Int(n), raw: flags == 1))
     }
-    guard total == storedLength else { throw bad("chunk lengths sum to \(total), stored length is \(storedLength)") }
+    guard total == storedLength else { throw bad("chunks", "chunk lengths sum to \(total), stored length is \(storedLength)") }
     return ChunkTable(encodedLength: payloadLength, transform: transform, chunkSize: Int(size), chunks: chunks, rotate: rotate)
   }
 }
