@@ -1,6 +1,6 @@
 import IngotCore
 import IngotContainer
-import IngotPipeline
+
 
 /// `ingot inspect FILE --format cyclonedx`: a CycloneDX 1.6 ML-BOM for a
 /// container: one `machine-learning-model` component with the file's SHA-256,
