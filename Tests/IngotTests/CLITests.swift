@@ -91,6 +91,41 @@ import Testing
     #expect(try readFile(tmp.file("a.ingot")) == before)
   }
 
+  /// SIGKILL partway through an in-place rewrite (`sign`) leaves the file
+  /// as it was and nothing beside it.
+  @Test func killedSignLeavesTheFileAsItWas() throws {
+    let tmp = TempDir()
+    defer { tmp.cleanup() }
+    let input = TempDir()
+    defer { input.cleanup() }
+    let header = Array(#"{"w":{"dtype":"F32","shape":[134217728],"data_offsets":[0,536870912]}}"#.utf8)
+    try writeFile(input.file("big.safetensors"), withUnsafeBytes(of: UInt64(header.count).littleEndian) { Array($0) } + header)
+    let fh = try FileHandle(forWritingTo: URL(fileURLWithPath: input.file("big.safetensors")))
+    try fh.truncate(atOffset: UInt64(8 + header.count) + (1 << 29))
+    try fh.close()
+    let model = tmp.file("m.ingot")
+    #expect(try run(ingot, ["convert", input.file("big.safetensors"), "-o", model]).status == 0)
+    #expect(try run(ingot, ["keygen", "-o", input.file("k.key")]).status == 0)
+    let before = try FileHasher.sha256(path: model)
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: ingot)
+    process.arguments = ["sign", model, "--key", input.file("k.key")]
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    usleep(150_000)
+    let killed = process.isRunning
+    kill(process.processIdentifier, SIGKILL)
+    process.waitUntilExit()
+    #expect(try FileManager.default.contentsOfDirectory(atPath: tmp.path) == ["m.ingot"])
+    if killed && process.terminationReason == .uncaughtSignal {
+      #expect(try FileHasher.sha256(path: model) == before, "a killed sign changed the file")
+    } else {
+      // Finished before the kill: then it must be whole and signed.
+      #expect(try run(ingot, ["verify", model]).status == 0)
+    }
+  }
+
   /// SIGKILL partway through a conversion leaves nothing at the target path
   /// and no stray temporary file in the folder.
   @Test func killedConversionLeavesNoFile() throws {
