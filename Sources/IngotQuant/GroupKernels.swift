@@ -134,7 +134,7 @@ enum GroupKernels {
   /// `roundF16` rounds scale and min to f16 before they are scored, as they
   /// will be stored. Search: 3 candidate inverse scales, (14, 15, 16)/(max−min);
   /// from each, up to three rounds of least-squares (scale, min) then new
-  /// codes (in the manner of llama.cpp's make_qkx2_quants, unweighted). The
+  /// codes (the approach of llama.cpp's k-quant search, unweighted). The
   /// lowest squared error wins (measured on MiniLM: 0.16 dB below 21
   /// candidates × 2 refits at a fifth of the time, and no worse on model
   /// outputs); the winner's codes are left in `codes`.
@@ -191,7 +191,7 @@ enum GroupKernels {
   /// it will be stored (f16-rounded when asked). Round-to-nearest uses the
   /// value of largest magnitude over qmin (Q4_0) or |max| over qmax (Q8_0).
   /// Search, 4-bit: 19 nearby inverse scales, each with a least-squares
-  /// refit (llama.cpp's make_qx_quants, unweighted); 8-bit: two refits of
+  /// refit (the approach of llama.cpp's Q4_0 search, unweighted); 8-bit: two refits of
   /// the round-to-nearest codes (nearby candidates rarely win on a fine grid).
   static func symmetric(_ x: UnsafePointer<Float>, _ n: Int, qmin: Float, qmax: Float, search: Bool, roundF16: Bool, codes: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) -> Float {
     var vmax = F8(), vmin = F8(), vsxx = F8()

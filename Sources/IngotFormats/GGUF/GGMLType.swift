@@ -1,6 +1,6 @@
 import IngotCore
 
-/// ggml tensor types: elements and bytes per block (REFERENCE.md, ggml-common.h).
+/// ggml tensor types: elements and bytes per block (formats/gguf.md).
 public enum GGMLType: UInt32, Sendable, CustomStringConvertible {
   case f32 = 0, f16 = 1, q4_0 = 2, q4_1 = 3, q5_0 = 6, q5_1 = 7, q8_0 = 8
   case q2_K = 10, q3_K = 11, q4_K = 12, q5_K = 13, q6_K = 14, q8_K = 15

@@ -1,6 +1,6 @@
 import IngotCore
-/// Why a safetensors file was refused. Each check of the reference reader
-/// (REFERENCE.md, safetensors `tensor.rs`) has its own case.
+/// Why a safetensors file was refused. Each check the reference reader
+/// makes has its own case.
 public enum SafetensorsError: Error, CustomStringConvertible, Equatable {
   case tooShort(file: String, size: Int)
   case headerTooLarge(file: String, length: UInt64)
