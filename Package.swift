@@ -69,7 +69,7 @@ let package = Package(
 
     .target(
       name: "IngotTestSupport",
-      dependencies: ["IngotCore", "IngotContainer", "IngotFormats"],
+      dependencies: ["IngotCore", "IngotContainer", "IngotFormats", "IngotCommands"],
       path: "Tests/IngotTestSupport"),
     .testTarget(
       name: "IngotTests",

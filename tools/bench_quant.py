@@ -13,24 +13,13 @@ import json, os, re, struct, subprocess, sys, time
 import numpy as np
 
 ingot, out = sys.argv[1], sys.argv[2]
-root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-model = os.path.join(root, ".models", "all-MiniLM-L6-v2")
-if not os.path.exists(os.path.join(model, "model.safetensors")):
-    print("quantize bench skipped: run tools/fetch-models")
-    sys.exit(0)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib, functools
+model = benchlib.model
+benchlib.require_model("quantize")
 
-def bench(*args):
-    r = subprocess.run([os.path.join(os.path.dirname(ingot), "ingot-bench"), *args], capture_output=True, text=True)
-    if r.returncode != 0:
-        sys.exit(f"ingot-bench {' '.join(args)}: {r.stdout.strip()} {r.stderr.strip()}")
-    return r.stdout.strip()
+run, bench = functools.partial(benchlib.run, ingot), functools.partial(benchlib.bench, ingot)
 
-
-def run(*args):
-    r = subprocess.run([ingot, *args], capture_output=True, text=True)
-    if r.returncode:
-        sys.exit(f"bench_quant: ingot {' '.join(args)}: {r.stderr.strip()}")
-    return r.stdout
 
 base = os.path.join(out, "minilm.ingot")
 run("convert", model, "-o", base, "--force")

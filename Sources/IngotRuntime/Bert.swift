@@ -6,8 +6,7 @@ struct Bert: ConfiguredModel {
   let c: ModelConfig
 
   func run(_ sequences: [[Int]]) throws -> [[Float]] {
-    let (dim, heads, layers, inter, maxPositions) = (c.hiddenSize, c.heads, c.layers, c.intermediateSize, c.maxPositions ?? 0)
-    try Models.check(sequences, vocab: vocabSize, maxPositions: maxPositions)
+    try check(sequences)
     let word = try w.load(.tokenEmbedding, shape: [vocabSize, dim])
     let pos = try w.load(.positionEmbedding, shape: [maxPositions, dim])
     let type = try w.load(.tokenTypeEmbedding, shape: [try w.w.shape(w.name(.tokenTypeEmbedding)).first ?? 0, dim])

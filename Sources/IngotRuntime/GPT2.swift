@@ -6,8 +6,7 @@ struct GPT2: ConfiguredModel {
   let c: ModelConfig
 
   func run(_ sequences: [[Int]]) throws -> [[Float]] {
-    let (dim, heads, layers, inter, maxPositions) = (c.hiddenSize, c.heads, c.layers, c.intermediateSize, c.maxPositions ?? 0)
-    try Models.check(sequences, vocab: vocabSize, maxPositions: maxPositions)
+    try check(sequences)
     let wte = try w.load(.tokenEmbedding, shape: [vocabSize, dim]), wpe = try w.load(.positionEmbedding, shape: [maxPositions, dim])
     let ranges = Models.offsets(sequences)
     let n = ranges.last?.upperBound ?? 0

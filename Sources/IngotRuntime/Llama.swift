@@ -32,8 +32,8 @@ struct Llama: ConfiguredModel {
   }
 
   func run(_ sequences: [[Int]]) throws -> [[Float]] {
-    try Models.check(sequences, vocab: vocabSize, maxPositions: nil)
-    let (dim, heads, kvHeads, layers, inter) = (c.hiddenSize, c.heads, c.kvHeads, c.layers, c.intermediateSize)
+    try check(sequences)
+    let kvHeads = c.kvHeads
     let embed = try w.load(.tokenEmbedding, shape: [vocabSize, dim])
     let ranges = Models.offsets(sequences)
     let n = ranges.last?.upperBound ?? 0

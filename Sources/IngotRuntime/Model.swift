@@ -76,6 +76,14 @@ extension ConfiguredModel {
   /// Learned positions are a hard limit; rotary ones are not.
   var positionLimit: Int? { w.spec.positions == .learned ? c.maxPositions : nil }
   var eps: Float { Float(c.normEps) }
+  var dim: Int { c.hiddenSize }
+  var heads: Int { c.heads }
+  var layers: Int { c.layers }
+  var inter: Int { c.intermediateSize }
+  var maxPositions: Int { c.maxPositions ?? 0 }
+
+  /// Every sequence non-empty, within the positions and the vocabulary.
+  func check(_ sequences: [[Int]]) throws { try Models.check(sequences, vocab: vocabSize, maxPositions: positionLimit) }
 }
 
 /// A model's weights by role, through its architecture's names: the one

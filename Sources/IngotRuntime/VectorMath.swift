@@ -72,47 +72,33 @@ enum ErfPolynomials {
   typealias V = SIMD8<Float>
 
   /// erf(x)/x on [0, 0.875), in u = x².
-  @inline(__always) static func small(_ u: V) -> V {
-    var r = V(repeating: -1.074051493e-05)
-    r = r * u + 1.157326470e-04
-    r = r * u + -8.518664943e-04
-    r = r * u + 5.222961524e-03
-    r = r * u + -2.686598284e-02
-    r = r * u + 1.128379000e-01
-    r = r * u + -3.761263885e-01
-    r = r * u + 1.128379167e+00
-    return r
-  }
+  static let smallCoefficients: [Float] = [
+    -1.074051493e-05, 1.157326470e-04, -8.518664943e-04, 5.222961524e-03,
+    -2.686598284e-02, 1.128379000e-01, -3.761263885e-01, 1.128379167e+00,
+  ]
+  @inline(__always) static func small(_ u: V) -> V { horner(u, smallCoefficients) }
 
   /// erfc on [0.875, 2.25), in u = x − 1.5625.
-  @inline(__always) static func middle(_ u: V) -> V {
-    var r = V(repeating: 1.382296144e-04)
-    r = r * u + -1.359807239e-03
-    r = r * u + 1.481966943e-03
-    r = r * u + 5.575022322e-03
-    r = r * u + -1.704051207e-02
-    r = r * u + 8.060291094e-03
-    r = r * u + 4.815646846e-02
-    r = r * u + -1.271152410e-01
-    r = r * u + 1.534566310e-01
-    r = r * u + -9.821223483e-02
-    r = r * u + 2.712538656e-02
-    return r
-  }
+  static let middleCoefficients: [Float] = [
+    1.382296144e-04, -1.359807239e-03, 1.481966943e-03, 5.575022322e-03,
+    -1.704051207e-02, 8.060291094e-03, 4.815646846e-02, -1.271152410e-01,
+    1.534566310e-01, -9.821223483e-02, 2.712538656e-02,
+  ]
+  @inline(__always) static func middle(_ u: V) -> V { horner(u, middleCoefficients) }
 
   /// erfc on [2.25, 4), in u = x − 3.125.
-  @inline(__always) static func tail(_ u: V) -> V {
-    var r = V(repeating: -9.463444564e-06)
-    r = r * u + -1.124764154e-05
-    r = r * u + 1.158719152e-04
-    r = r * u + -2.775118865e-04
-    r = r * u + 4.505280458e-04
-    r = r * u + -5.732450726e-04
-    r = r * u + 5.578899928e-04
-    r = r * u + -4.005294006e-04
-    r = r * u + 2.023503506e-04
-    r = r * u + -6.473914042e-05
-    r = r * u + 9.896951404e-06
+  static let tailCoefficients: [Float] = [
+    -9.463444564e-06, -1.124764154e-05, 1.158719152e-04, -2.775118865e-04,
+    4.505280458e-04, -5.732450726e-04, 5.578899928e-04, -4.005294006e-04,
+    2.023503506e-04, -6.473914042e-05, 9.896951404e-06,
+  ]
+  @inline(__always) static func tail(_ u: V) -> V { horner(u, tailCoefficients) }
+
+  /// Σ cᵢ·u^(n−i), highest power first: r = r·u + c, one rounding per step
+  /// (no fused multiply-add, so the bits match tools/fit_erf.py's check).
+  @inline(__always) static func horner(_ u: V, _ c: [Float]) -> V {
+    var r = V(repeating: c[0])
+    for k in 1..<c.count { r = r * u + V(repeating: c[k]) }
     return r
   }
 }

@@ -117,21 +117,17 @@ public struct Npy: Sendable {
     if fortran && shape.count > 1 {
       // Element (i0, i1, …) of a Fortran-order array sits at i0 + d0·(i1 + d1·(…)).
       let source = values
-      var index = [Int](repeating: 0, count: shape.count)
+      // C-order element i has digits (i₀ … iₙ) in the mixed radix of the
+      // shape; its Fortran offset reads the same digits first-fastest.
+      var strides = [Int](repeating: 1, count: shape.count)
+      for d in shape.indices.dropFirst() { strides[d] = strides[d - 1] * shape[d - 1] }
       for i in 0..<source.count {
-        var from = 0, scale = 1
-        for d in 0..<shape.count {
-          from += index[d] * scale
-          scale *= shape[d]
+        var rest = i, from = 0
+        for d in shape.indices.reversed() {
+          from += (rest % shape[d]) * strides[d]
+          rest /= shape[d]
         }
         values[i] = source[from]
-        var d = shape.count - 1
-        while d >= 0 {
-          index[d] += 1
-          if index[d] < shape[d] { break }
-          index[d] = 0
-          d -= 1
-        }
       }
     }
   }

@@ -111,14 +111,19 @@ import Testing
     #expect(c.header.tensors == (try ContainerReader(path: tmp.file("n.ingot"))).header.tensors)
   }
 
+  /// The sharded Llama fixture compressed in 8 KiB chunks (many chunks a tensor), as z.ingot.
+  func compressedLlama(_ tmp: TempDir) throws -> ContainerReader {
+    _ = try ConvertAction(sources: [Fixtures.path("safetensors/sharded-llama")], output: tmp.file("m.ingot")).run()
+    _ = try CompressAction(sources: [tmp.file("m.ingot")], output: tmp.file("z.ingot"), compression: Compression(chunkSize: 8192)).run()
+    return try ContainerReader(path: tmp.file("z.ingot"))
+  }
+
   /// A flipped byte in a compressed chunk is pinned to its tensor and never
   /// decompressed into garbage; other tensors stay readable.
   @Test func corruptedChunksAreDetectedByTensor() throws {
     let tmp = TempDir()
     defer { tmp.cleanup() }
-    _ = try ConvertAction(sources: [Fixtures.path("safetensors/sharded-llama")], output: tmp.file("m.ingot")).run()
-    _ = try CompressAction(sources: [tmp.file("m.ingot")], output: tmp.file("z.ingot"), compression: Compression(chunkSize: 8192)).run()
-    let r = try ContainerReader(path: tmp.file("z.ingot"))
+    let r = try compressedLlama(tmp)
     let victim = try #require(r.header.tensors.firstIndex { $0.name == "model.layers.0.mlp.up_proj.weight" })
     let entry = r.header.tensors[victim]
     let table = try #require(entry.storage.chunks)
@@ -150,9 +155,7 @@ import Testing
   @Test func lyingChunkTablesAreRefused() throws {
     let tmp = TempDir()
     defer { tmp.cleanup() }
-    _ = try ConvertAction(sources: [Fixtures.path("safetensors/sharded-llama")], output: tmp.file("m.ingot")).run()
-    _ = try CompressAction(sources: [tmp.file("m.ingot")], output: tmp.file("z.ingot"), compression: Compression(chunkSize: 8192)).run()
-    let reader = try ContainerReader(path: tmp.file("z.ingot"))
+    let reader = try compressedLlama(tmp)
     /// What the reader says of the file with tensor 0's storage edited:
     /// nil when it accepts it, the refusal otherwise. A header this helper
     /// cannot edit is a test failure, never an "accepted".
@@ -171,19 +174,7 @@ import Testing
       t["data"] = .object(d)
       ts[0] = .object(t)
       h["tensors"] = .array(ts)
-      let header = CanonicalJSON.encode(.object(h))
-      var pre = reader.preamble
-      pre.headerLength = UInt64(header.count)
-      pre.headerSHA256 = hexBytes(Digest.sha256Hex(header))
-      let original = try readFile(tmp.file("z.ingot"))
-      var bytes = pre.encoded() + header
-      bytes += [UInt8](repeating: 0x20, count: Int(pre.dataOffset) - bytes.count)
-      bytes += original[Int(reader.preamble.dataOffset)...]
-      try writeFile(tmp.file("lie.ingot"), bytes)
-      do {
-        _ = try ContainerReader(path: tmp.file("lie.ingot"))
-        return nil
-      } catch let e as ContainerError { return e }
+      return try reopenWithHeader(reader, .object(h), at: tmp.file("lie.ingot"))
     }
     #expect(try rewrite { $0["encoded_length"] = .int(1 << 40) }.flatMap(storageField) == "encoded_length")
     #expect(try rewrite { $0["chunk_size"] = .int(16) }.flatMap(storageField) == "chunk_size")

@@ -10,23 +10,17 @@ import Testing
 /// `verify` names the tensor whose bytes changed.
 @Suite struct CorruptionTests {
   func converted(_ tmp: TempDir) throws -> (path: String, reader: ContainerReader) {
-    let path = tmp.file("m.ingot")
-    _ = try ConvertAction(sources: [Fixtures.path("safetensors/sharded-llama")], output: path).run()
-    return (path, try ContainerReader(path: path))
+    let reader = try convertFixture("safetensors/sharded-llama", into: tmp)
+    return (reader.path, reader)
   }
 
-  func mutate(_ path: String, _ body: (inout [UInt8]) -> Void) throws {
-    var bytes = try readFile(path)
-    body(&bytes)
-    try writeFile(path, bytes)
-  }
+  func mutate(_ path: String, _ body: (inout [UInt8]) -> Void) throws { try mutateFile(path, body) }
 
   @Test func aFlippedDataByteIsPinnedToItsTensor() throws {
     let tmp = TempDir()
     defer { tmp.cleanup() }
     let (path, reader) = try converted(tmp)
-    let victim = try #require(reader.header.tensors.first { $0.name == "model.layers.1.mlp.up_proj.weight" })
-    try mutate(path) { $0[Int(reader.preamble.dataOffset) + victim.storage.offset + 1234] ^= 0x01 }
+    try damagePayload(reader, tensor: "model.layers.1.mlp.up_proj.weight", byte: 1234, mask: 0x01)
 
     let report = try VerifyAction(path: path).run()
     #expect(!report.ok)
@@ -42,8 +36,7 @@ import Testing
     let tmp = TempDir()
     defer { tmp.cleanup() }
     let (path, reader) = try converted(tmp)
-    let victim = try #require(reader.header.tensors.first { $0.name == "model.embed_tokens.weight" })
-    try mutate(path) { $0[Int(reader.preamble.dataOffset) + victim.storage.offset + 7] ^= 0x40 }
+    try damagePayload(reader, tensor: "model.embed_tokens.weight", byte: 7, mask: 0x40)
     let cli = try run(ingotBinary(), ["export", path, "--to", "safetensors", "-o", tmp.file("out.safetensors")])
     #expect(cli.status == 1)
     #expect(cli.stderr.contains("model.embed_tokens.weight") && cli.stderr.contains("digest mismatch"), "\(cli.stderr)")
@@ -116,22 +109,11 @@ import Testing
     let tmp = TempDir()
     defer { tmp.cleanup() }
     let (path, reader) = try converted(tmp)
+    struct NotAnObject: Error {}
     func rewrite(_ edit: (inout [String: JSONValue]) -> Void) throws -> ContainerError? {
-      guard case .object(var h) = reader.header.json else { return nil }
+      guard case .object(var h) = reader.header.json else { throw NotAnObject() }
       edit(&h)
-      let header = CanonicalJSON.encode(.object(h))
-      let original = try readFile(path)
-      var pre = reader.preamble
-      pre.headerLength = UInt64(header.count)
-      pre.headerSHA256 = hexBytes(Digest.sha256Hex(header))
-      var bytes = pre.encoded() + header
-      bytes += [UInt8](repeating: 0x20, count: Int(pre.dataOffset) - bytes.count)
-      bytes += original[Int(reader.preamble.dataOffset)...]
-      try writeFile(tmp.file("lie.ingot"), bytes)
-      do {
-        _ = try ContainerReader(path: tmp.file("lie.ingot"))
-        return nil
-      } catch { return error as? ContainerError }
+      return try reopenWithHeader(reader, .object(h), at: tmp.file("lie.ingot"))
     }
     func tensor0(_ h: inout [String: JSONValue], _ key: String, _ value: JSONValue) {
       guard case .array(var ts) = h["tensors"], case .object(var t) = ts[0], case .object(var d) = t["data"] else { return }
@@ -148,9 +130,4 @@ import Testing
     #expect(try rewrite { $0["required_features"] = .array([.string("time-travel")]) }
       == .unknownRequiredFeature(file: tmp.file("lie.ingot"), feature: "time-travel"))
   }
-}
-
-func hexBytes(_ hex: String) -> [UInt8] {
-  let chars = Array(hex.utf8)
-  return stride(from: 0, to: chars.count, by: 2).map { UInt8(String(decoding: chars[$0..<($0 + 2)], as: UTF8.self), radix: 16) ?? 0 }
 }

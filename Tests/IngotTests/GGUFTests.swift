@@ -13,8 +13,7 @@ import Testing
   @Test func everyTypeMatchesGGUFPyBitForBit() throws {
     let tmp = TempDir()
     defer { tmp.cleanup() }
-    _ = try ConvertAction(sources: [Fixtures.path("gguf/all_types.gguf")], output: tmp.file("g.ingot")).run()
-    let r = try ContainerReader(path: tmp.file("g.ingot"))
+    let r = try convertFixture("gguf/all_types.gguf", into: tmp, as: "g.ingot")
     let manifest = try #require(try Fixtures.manifest()["fixtures"]?["gguf/all_types.gguf"])
     let expected = try #require(manifest["tensors"]?.objectValue)
     #expect(r.header.tensors.count == expected.count)

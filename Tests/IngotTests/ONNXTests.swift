@@ -13,8 +13,7 @@ import Testing
   func initializersMatchTheManifest(_ file: String) throws {
     let tmp = TempDir()
     defer { tmp.cleanup() }
-    _ = try ConvertAction(sources: [Fixtures.path(file)], output: tmp.file("o.ingot")).run()
-    let r = try ContainerReader(path: tmp.file("o.ingot"))
+    let r = try convertFixture(file, into: tmp, as: "o.ingot")
     let expected = try #require(try Fixtures.manifest()["fixtures"]?["onnx"]?["tensors"]?.objectValue)
     #expect(Set(r.header.tensors.map(\.name)) == Set(expected.keys))
     for t in r.header.tensors {

@@ -13,8 +13,7 @@ import Testing
   func stateDictsMatchTheReferenceValues(_ file: String) throws {
     let tmp = TempDir()
     defer { tmp.cleanup() }
-    _ = try ConvertAction(sources: [Fixtures.path(file)], output: tmp.file("t.ingot")).run()
-    let r = try ContainerReader(path: tmp.file("t.ingot"))
+    let r = try convertFixture(file, into: tmp, as: "t.ingot")
     let expected = try #require(try Fixtures.manifest()["fixtures"]?[file]?["tensors"]?.objectValue)
     #expect(Set(r.header.tensors.map(\.name)) == Set(expected.keys))
     for (i, t) in r.header.tensors.enumerated() {
@@ -36,8 +35,7 @@ import Testing
   @Test func nestedDictsBecomeDottedNames() throws {
     let tmp = TempDir()
     defer { tmp.cleanup() }
-    _ = try ConvertAction(sources: [Fixtures.path("pytorch/nested_checkpoint.pt")], output: tmp.file("n.ingot")).run()
-    let r = try ContainerReader(path: tmp.file("n.ingot"))
+    let r = try convertFixture("pytorch/nested_checkpoint.pt", into: tmp, as: "n.ingot")
     #expect(r.header.tensors.map(\.name) == ["model.b", "model.w"])
     #expect(r.header.tensors.map(\.shape) == [[6], [6, 8]])
     #expect(r.metadata["pytorch/epoch"] == "3")

@@ -31,13 +31,9 @@ struct PythonReaderTests {
   @Test func pythonReaderRejectsAFlippedByte() throws {
     let tmp = TempDir()
     defer { tmp.cleanup() }
-    let out = tmp.file("m.ingot")
-    _ = try ConvertAction(sources: [Fixtures.path("safetensors/all_dtypes.safetensors")], output: out).run()
-    let reader = try ContainerReader(path: out)
-    let f64 = try #require(reader.header.tensors.first { $0.name == "f64" })
-    var bytes = try readFile(out)
-    bytes[Int(reader.preamble.dataOffset) + f64.storage.offset] ^= 0x80
-    try writeFile(out, bytes)
+    let reader = try convertFixture("safetensors/all_dtypes.safetensors", into: tmp)
+    let out = reader.path
+    try damagePayload(reader, tensor: "f64", byte: 0, mask: 0x80)
     let r = try run("/usr/bin/env", ["python3", Fixtures.repoRoot + "/tools/ingot_read.py", "--verify", out])
     #expect(r.status == 1)
     #expect((r.stdout + r.stderr).contains("f64"))

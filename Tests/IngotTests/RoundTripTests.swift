@@ -86,8 +86,7 @@ import Testing
   @Test func metadataAndAlignmentFollowTheSpec() throws {
     let tmp = TempDir()
     defer { tmp.cleanup() }
-    _ = try ConvertAction(sources: [Fixtures.path("safetensors/sharded-llama")], output: tmp.file("a.ingot")).run()
-    let r = try ContainerReader(path: tmp.file("a.ingot"))
+    let r = try convertFixture("safetensors/sharded-llama", into: tmp, as: "a.ingot")
     #expect(r.preamble.dataOffset % 4096 == 0)
     for t in r.header.tensors { #expect(t.storage.offset % 64 == 0, "\(t.name)") }
     #expect(r.verifyPadding() == nil)

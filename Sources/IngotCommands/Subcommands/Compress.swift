@@ -8,8 +8,7 @@ extension IngotCommand {
     static let configuration = CommandConfiguration(
       abstract: "Compress every tensor losslessly with zstd (floats split into byte planes first); digests do not change.")
 
-    @Argument(help: "Input: an .ingot file or anything convert reads.")
-    var sources: [String]
+    @OptionGroup var inputs: InputsArgument
 
     @OptionGroup var out: OutputOptions
     @OptionGroup var format: JSONOption
@@ -30,7 +29,7 @@ extension IngotCommand {
       }
       guard threads.map({ $0 >= 1 }) ?? true else { throw PipelineError.usage("--threads must be at least 1") }
       let compression = Compression(level: level, chunkSize: chunkSize, threads: threads)
-      let outcome = try CompressAction(sources: sources, output: out.output, compression: compression, force: out.force).run(progress: ProgressBar.make("compress"))
+      let outcome = try CompressAction(sources: inputs.sources, output: out.output, compression: compression, force: out.force).run(progress: ProgressBar.make("compress"))
       let report = CompressAction.report(outcome)
       if format.json { printJSON(report) } else { print(CompressAction.table(report)) }
     }
@@ -39,14 +38,13 @@ extension IngotCommand {
   struct Decompress: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Write a container with every tensor stored uncompressed.")
 
-    @Argument(help: "A compressed .ingot file.")
-    var sources: [String]
+    @OptionGroup var inputs: InputsArgument
 
     @OptionGroup var out: OutputOptions
     @OptionGroup var format: JSONOption
 
     func run() throws {
-      let outcome = try CompressAction(sources: sources, output: out.output, compression: nil, force: out.force).run(progress: ProgressBar.make("decompress"))
+      let outcome = try CompressAction(sources: inputs.sources, output: out.output, compression: nil, force: out.force).run(progress: ProgressBar.make("decompress"))
       let report = CompressAction.report(outcome)
       if format.json { printJSON(report) } else { print("wrote \(outcome.path): \(formatBytes(Int(report["bytes"]?.intValue ?? 0))), model digest \(outcome.header.modelDigest)") }
     }

@@ -10,8 +10,7 @@ extension IngotCommand {
     static let configuration = CommandConfiguration(
       abstract: "Convert safetensors (files, a sharded index, a model folder), GGUF, PyTorch, NumPy or ONNX input, or an .ingot file, to .ingot.")
 
-    @Argument(help: "Input file(s) or model folder. The format is detected from content.")
-    var sources: [String]
+    @OptionGroup var inputs: InputsArgument
 
     @OptionGroup var out: OutputOptions
     @OptionGroup var provenance: ProvenanceOptions
@@ -33,7 +32,7 @@ extension IngotCommand {
     var compress: CompressChoice?
 
     func run() throws {
-      var action = ConvertAction(sources: sources, output: out.output, dtype: dtype.dtype, force: out.force, note: provenance.note, timestamp: provenance.timestamp)
+      var action = ConvertAction(sources: inputs.sources, output: out.output, dtype: dtype.dtype, force: out.force, note: provenance.note, timestamp: provenance.timestamp)
       if let quantize { action.quantize = try QuantScheme(family: quantize.family, options: QuantOptions(), search: true) }
       action.ggufNames = names
       action.ggufNative = ggufQuant == .native

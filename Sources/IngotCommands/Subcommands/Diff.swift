@@ -7,21 +7,18 @@ extension IngotCommand {
     static let configuration = CommandConfiguration(
       abstract: "Is B derived from A? Config and vocabulary diff, tensor identity, similarities with their baselines, a permutation-robust test, and a verdict.")
 
-    @Argument(help: "Model A (any format Ingot reads; a file or a model folder).")
-    var a: String
-
-    @Argument(help: "Model B.")
-    var b: String
+    /// Any format Ingot reads; files or model folders.
+    @OptionGroup var models: ModelPair
 
     @Option(help: "An unrelated model of the same shape, as a control.")
     var control: String?
 
-    @Flag(help: "Print the whole report as JSON (top-level \"verdict\").")
-    var json = false
+    /// The whole report, top-level "verdict".
+    @OptionGroup var format: JSONOption
 
     func run() throws {
-      let report = try DiffAction(a: [a], b: [b], control: control.map { [$0] }).run()
-      if json {
+      let report = try DiffAction(a: [models.base], b: [models.candidate], control: control.map { [$0] }).run()
+      if format.json {
         printJSON(report)
         return
       }

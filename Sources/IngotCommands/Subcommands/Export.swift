@@ -6,8 +6,7 @@ extension IngotCommand {
     static let configuration = CommandConfiguration(
       abstract: "Write an .ingot file back out as safetensors (a folder OUT/ also gets config and tokenizer files).")
 
-    @Argument(help: "The .ingot file.")
-    var input: String
+    @OptionGroup var file: ContainerArgument
 
     @Option(help: "Output format.")
     var to: ExportFormat = .safetensors
@@ -19,7 +18,7 @@ extension IngotCommand {
     var dtype: DTypeChoice = .keep
 
     func run() throws {
-      let r = try ExportAction(input: input, output: out.output, format: to.rawValue, dtype: dtype.dtype, force: out.force).run()
+      let r = try ExportAction(input: file.path, output: out.output, format: to.rawValue, dtype: dtype.dtype, force: out.force).run()
       if format.json {
         printJSON(["files": .array(r.files.map { .string($0) }), "tensors": .int(Int64(r.tensors)), "bytes": .int(Int64(r.bytes))])
       } else {

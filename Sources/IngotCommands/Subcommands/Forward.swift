@@ -1,6 +1,5 @@
 import IngotCore
 import ArgumentParser
-import Foundation
 import IngotPipeline
 import IngotRuntime
 
@@ -9,25 +8,20 @@ extension IngotCommand {
     static let configuration = CommandConfiguration(
       abstract: "Run the reference forward pass (f32, OpenBLAS) and write logits or the last hidden state as .npy.")
 
-    @Argument(help: "An .ingot file converted from a model folder (it carries config.json).")
-    var input: String
+    /// Converted from a model folder (it carries config.json) or a mapped GGUF.
+    @OptionGroup var file: ContainerArgument
 
-    @Option(help: "Token ids, comma-separated.")
-    var tokens: String?
-
-    @Option(help: "A 1-D int64/int32 .npy of token ids.")
-    var tokenFile: String?
-
-    @Option(name: .shortAndLong, help: "Output .npy: float32 [tokens, dim].")
-    var output: String = ""
+    @OptionGroup var tokenInput: TokenOptions
+    /// Output .npy: float32 [tokens, dim]; written atomically, never over an existing file without --force.
+    @OptionGroup var out: OutputOptions
 
     func run() throws {
-      guard !output.isEmpty else { throw PipelineError.usage("missing -o OUT.npy") }
-      guard (tokens == nil) != (tokenFile == nil) else { throw PipelineError.usage("give exactly one of --tokens and --token-file") }
-      let ids = try tokens.map(ForwardAction.parse) ?? ForwardAction.load(tokenFile!)  // audited: one of the two is set
-      let r = try ForwardAction(input: input, tokens: ids).run()
-      try Data(NpyWriter.float32(r.values, shape: [ids.count, r.dim])).write(to: URL(fileURLWithPath: output))
-      print("wrote \(output): \(r.kind) [\(ids.count), \(r.dim)] float32")
+      guard let ids = try tokenInput.sequences()?.first else { throw PipelineError.usage("give one of --tokens and --token-file") }
+      let r = try ForwardAction(input: file.path, tokens: ids).run()
+      let file = try AtomicFile(path: out.output, inputs: [file.path], force: out.force)
+      try file.write(NpyWriter.float32(r.values, shape: [ids.count, r.dim]), at: 0)
+      try file.commit()
+      print("wrote \(out.output): \(r.kind) [\(ids.count), \(r.dim)] float32")
     }
   }
 }

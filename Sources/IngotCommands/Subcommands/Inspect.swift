@@ -7,23 +7,27 @@ extension IngotCommand {
     static let configuration = CommandConfiguration(
       abstract: "Show tensors, metadata, provenance and digests of an .ingot or foreign file.")
 
-    @Argument(help: "An .ingot file, or any input convert accepts.")
-    var paths: [String]
+    @OptionGroup var inputs: InputsArgument
 
-    @Flag(help: "Print one JSON document (for .ingot: the whole header).")
-    var json = false
+    /// For .ingot: the whole header.
+    @OptionGroup var output: JSONOption
 
-    @Option(help: "cyclonedx: print a CycloneDX 1.6 ML-BOM of an .ingot file.")
-    var format: String?
+    @Option(help: "Print a bill of materials of an .ingot file instead.")
+    var format: BOMFormat?
+
+    enum BOMFormat: String, ExpressibleByArgument, CaseIterable {
+      /// A CycloneDX 1.6 ML-BOM.
+      case cyclonedx
+    }
 
     func run() throws {
-      if let format {
-        guard format == "cyclonedx", paths.count == 1 else { throw PipelineError.usage("--format takes cyclonedx and one .ingot file") }
-        printJSON(try CycloneDX.bom(paths[0]))
+      if format == .cyclonedx {
+        guard inputs.sources.count == 1 else { throw PipelineError.usage("--format cyclonedx takes one .ingot file") }
+        printJSON(try CycloneDX.bom(inputs.sources[0]))
         return
       }
-      let action = InspectAction(paths: paths)
-      if json { printJSON(try action.json()) } else { print(try action.text()) }
+      let action = InspectAction(paths: inputs.sources)
+      if output.json { printJSON(try action.json()) } else { print(try action.text()) }
     }
   }
 }

@@ -9,8 +9,7 @@ extension IngotCommand {
     static let configuration = CommandConfiguration(
       abstract: "Quantize to int8 or int4, measuring every tensor's error against its original values.")
 
-    @Argument(help: "Input: an .ingot file or anything convert reads.")
-    var sources: [String]
+    @OptionGroup var inputs: InputsArgument
 
     @OptionGroup var out: OutputOptions
     @OptionGroup var provenance: ProvenanceOptions
@@ -52,7 +51,7 @@ extension IngotCommand {
       let quantScheme: QuantScheme
       do { quantScheme = try QuantScheme(family: scheme.family, options: options, search: search) } catch { throw PipelineError.usage(error.description) }
       let action = QuantizeAction(
-        sources: sources, output: out.output, scheme: quantScheme,
+        sources: inputs.sources, output: out.output, scheme: quantScheme,
         policy: QuantPolicy(keepPatterns: keep, quantizeEmbeddings: embeddings == .quantize, quantizeOutputHead: outputHead == .quantize),
         force: out.force, note: provenance.note, timestamp: provenance.timestamp)
       let outcome = try action.run(progress: ProgressBar.make("quantize"))
