@@ -50,6 +50,19 @@ import Testing
         // never an untyped or empty one.
         #expect(error is any ReportableError && !"\(error)".isEmpty, "seed \(fixedSeed) round \(round): \(type(of: error)) \(error)")
       }
+      // Every tenth variant is converted too: it either gives a file that
+      // verifies or an error and no file at all.
+      if round % 10 == 0 {
+        let out = tmp.file("case.ingot")
+        do {
+          _ = try ConvertAction(sources: [path], output: out, force: true).run()
+          #expect(try VerifyAction(path: out).run().ok, "seed \(fixedSeed) round \(round): converted but does not verify")
+          try? FileManager.default.removeItem(atPath: out)
+        } catch {
+          #expect(error is any ReportableError, "seed \(fixedSeed) round \(round): \(type(of: error)) \(error)")
+          #expect(!FileManager.default.fileExists(atPath: out), "seed \(fixedSeed) round \(round): a refused conversion left a file")
+        }
+      }
     }
     #expect(accepted < 400, "no variant was refused: the mutations did nothing")
   }
