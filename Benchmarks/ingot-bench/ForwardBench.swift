@@ -6,8 +6,9 @@ import IngotRuntime
 
 /// Forward-pass throughput against this machine's sgemm rate (tools/bench).
 enum ForwardBench {
-  static func run(path: String, sequences: Int, tokens: Int) throws -> (tokens: Int, seconds: Double, gflops: Double, sgemmGflops: Double, matmulParams: Int) {
+  static func run(path: String, sequences: Int, tokens: Int, verify: Bool = true) throws -> (tokens: Int, seconds: Double, gflops: Double, sgemmGflops: Double, matmulParams: Int) {
     let weights = Weights(try ContainerReader(path: path))
+    weights.verifyDigests = verify
     let model = try Models.load(weights)
     let length = min(tokens, model.positionLimit ?? tokens)
     var state: UInt64 = 7

@@ -7,7 +7,7 @@ import IngotRuntime
 // `ingot` binary. Each prints one line of key=value pairs.
 //   ingot-bench quantize FILE --scheme int8|int4 [--group-size N] [--symmetric] [--scales q6] [--no-search] [--one-thread]
 //   ingot-bench codec FILE [--threads N] [--dtype bf16]
-//   ingot-bench forward FILE --sequences N [--tokens N]
+//   ingot-bench forward FILE --sequences N [--tokens N] [--no-verify]
 
 #if canImport(Glibc)
   import Glibc
@@ -50,7 +50,8 @@ do {
   case "forward":
     let n = option("--sequences").flatMap { Int($0) } ?? 8
     let tokens = option("--tokens").flatMap { Int($0) } ?? 128
-    let r = try ForwardBench.run(path: args[0], sequences: n, tokens: tokens)
+    let verify = !flag("--no-verify")
+    let r = try ForwardBench.run(path: args[0], sequences: n, tokens: tokens, verify: verify)
     print("forward tokens=\(r.tokens) seconds=\(fixed(r.seconds, 3)) tokens_per_s=\(fixed(Double(r.tokens) / r.seconds, 1)) gflops=\(fixed(r.gflops, 1)) sgemm_gflops=\(fixed(r.sgemmGflops, 1)) matmul_params=\(r.matmulParams)")
   default:
     throw PipelineUsage.message("unknown benchmark '\(command)'")

@@ -5,8 +5,8 @@ import IngotCore
 extension ModelDiff {
   /// The whole report (README "Is B derived from A?"), from any two sources
   /// and an optional unrelated control of the same shape.
-  public static func report(_ sa: any TensorSource, _ sb: any TensorSource, control: (any TensorSource)? = nil) throws -> JSONValue {
-    let ma = Model(sa), mb = Model(sb)
+  public static func report(_ sa: any TensorSource, _ sb: any TensorSource, control: (any TensorSource)? = nil, verify: Bool = true) throws -> JSONValue {
+    let ma = Model(sa, verify: verify), mb = Model(sb, verify: verify)
     var report: [String: JSONValue] = [:]
 
     // 1. Configuration and tokenizer.
@@ -100,7 +100,7 @@ extension ModelDiff {
     }
     var controlMedian: Double? = nil
     if let control {
-      let mc = Model(control)
+      let mc = Model(control, verify: verify)
       var cp: [Double] = []
       for n in sameShape where ma.shape(n).count == 2 && mc.shape(n) == ma.shape(n) { cp.append(stats(valuesA[n] ?? [], try mc.values(n)).pearson) }
       controlMedian = median(cp)

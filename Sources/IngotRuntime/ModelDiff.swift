@@ -15,9 +15,10 @@ public struct ModelDiff {
     public let metadata: [String: String]
     let weights: Weights
 
-    public init(_ source: any TensorSource) {
+    public init(_ source: any TensorSource, verify: Bool = true) {
       self.source = source
       weights = Weights(source)
+      weights.verifyDigests = verify
       var names: [String: Int] = [:]
       for (i, t) in source.tensors.enumerated() { names[t.name] = i }
       self.names = names

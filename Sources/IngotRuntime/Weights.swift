@@ -1,3 +1,4 @@
+import Dispatch
 import IngotArchitectures
 import IngotCore
 import IngotQuant
@@ -49,17 +50,30 @@ public final class Weights {
     // Every path below writes all n values (or throws): no zero-fill first.
     var out = [Float](unsafeUninitializedCapacity: n) { _, count in count = n }
     try source.withPayload(i) { payload in
-      if let expected, Digest.sha256Hex(payload) != expected {
-        throw RuntimeError.inFile(path, .digestMismatch(name))
-      }
+      // With more than one thread, the digest is computed beside the
+      // conversion (they only read the payload); on one, after it.
+      nonisolated(unsafe) var actual: String? = nil
       out.withUnsafeMutableBufferPointer { dst in
-        guard let base = dst.baseAddress else { return }
-        if let codec {
-          Dequantizer.dequantize(payload, codec: codec, into: base)
+        nonisolated(unsafe) let dst = dst
+        let convert = {
+          guard let base = dst.baseAddress else { return }
+          if let codec {
+            Dequantizer.dequantize(payload, codec: codec, into: base)
+          } else {
+            FloatConversion.convert(count: n, from: t.dtype, to: .f32, input: payload, output: UnsafeMutableRawBufferPointer(dst))
+          }
+        }
+        if expected != nil && Ops.threads > 1 {
+          // nonisolated(unsafe): both iterations only read `payload`; only
+          // the second writes, into `dst`; concurrentPerform joins them.
+          nonisolated(unsafe) let (payload, convert) = (payload, convert)
+          DispatchQueue.concurrentPerform(iterations: 2) { k in if k == 0 { actual = Digest.sha256Hex(payload) } else { convert() } }
         } else {
-          FloatConversion.convert(count: n, from: t.dtype, to: .f32, input: payload, output: UnsafeMutableRawBufferPointer(dst))
+          convert()
+          if expected != nil { actual = Digest.sha256Hex(payload) }
         }
       }
+      if let expected, actual != expected { throw RuntimeError.inFile(path, .digestMismatch(name)) }
     }
     source.release(i)
     return out

@@ -3,6 +3,7 @@ import IngotPipeline
 import Foundation
 import IngotCommands
 import IngotContainer
+import IngotRuntime
 import IngotTestSupport
 import Testing
 
@@ -129,5 +130,34 @@ import Testing
     #expect(try rewrite { $0["model_digest"] = .string(String(repeating: "0", count: 64)) } != nil)
     #expect(try rewrite { $0["required_features"] = .array([.string("time-travel")]) }
       == .unknownRequiredFeature(file: tmp.file("lie.ingot"), feature: "time-travel"))
+  }
+}
+
+/// A payload changed under an intact header is caught by every consumer, not
+/// only by `verify`: it is never passed on under a new digest.
+@Suite struct TamperedPayloadTests {
+  @Test func everyConsumerRefusesATamperedPayload() throws {
+    let tmp = TempDir()
+    defer { tmp.cleanup() }
+    let reader = try convertFixture("models/tiny-llama", into: tmp)
+    try damagePayload(reader, tensor: "model.layers.0.mlp.up_proj.weight", byte: 5, mask: 0x10)
+    func pipelineRefusal(_ body: () throws -> Void) -> Bool {
+      do { try body() } catch let e as PipelineError { if case .digestMismatch(_, "model.layers.0.mlp.up_proj.weight", _, _) = e { return true } } catch {}
+      return false
+    }
+    #expect(pipelineRefusal { _ = try CompressAction(sources: [reader.path], output: tmp.file("z.ingot"), compression: Compression()).run() })
+    #expect(pipelineRefusal { _ = try ConvertAction(sources: [reader.path], output: tmp.file("c.ingot"), dtype: .bf16).run() })
+    #expect(pipelineRefusal { _ = try QuantizeAction(sources: [reader.path], output: tmp.file("q.ingot"), scheme: .int8Channel()).run() })
+    #expect(pipelineRefusal { _ = try ExportAction(input: reader.path, output: tmp.file("e.safetensors")).run() })
+    for name in ["z.ingot", "c.ingot", "q.ingot", "e.safetensors"] { #expect(!FileManager.default.fileExists(atPath: tmp.file(name))) }
+    #expect { _ = try ForwardAction(input: reader.path, tokens: [1, 2, 3]).run() } throws: { error in
+      guard case .inFile(_, .digestMismatch("model.layers.0.mlp.up_proj.weight"))? = error as? RuntimeError else { return false }
+      return true
+    }
+    // --no-verify is the explicit way past the check.
+    var unchecked = CompressAction(sources: [reader.path], output: tmp.file("z.ingot"), compression: Compression())
+    unchecked.verify = false
+    _ = try unchecked.run()
+    #expect(!(try VerifyAction(path: reader.path).run().ok))
   }
 }

@@ -13,6 +13,8 @@ public struct CompressAction: Sendable {
   /// nil: decompress.
   public var compression: Compression?
   public var force = false
+  /// Check payloads from an `.ingot` input against their digests.
+  public var verify = true
 
   public init(sources: [String], output: String, compression: Compression?, force: Bool = false) {
     self.sources = sources
@@ -23,9 +25,10 @@ public struct CompressAction: Sendable {
 
   public func run(progress: ProgressBar? = nil) throws -> Pipeline.Outcome {
     let source = try Inputs.open(sources)
-    let options = Pipeline.Options(
+    var options = Pipeline.Options(
       operation: compression == nil ? "decompress" : "compress", parameters: compression?.parameters ?? [:], force: force,
       compression: compression)
+    options.verifyInputs = verify
     return try Pipeline(source: source, stages: [], options: options).run(to: output, progress: progress)
   }
 

@@ -10,6 +10,8 @@ public struct ConvertAction: Sendable {
   public var output: String
   public var dtype: DType?
   public var force = false
+  /// Check payloads from an `.ingot` input against their digests.
+  public var verify = true
   public var note: String?
   public var timestamp: String?
   /// Quantize in the same pass (after the cast, if any).
@@ -44,8 +46,9 @@ public struct ConvertAction: Sendable {
     }
     if let compression { parameters["compress"] = .object(compression.parameters) }
     if ggufNative { parameters["gguf_quant"] = "native" }
-    let options = Pipeline.Options(
+    var options = Pipeline.Options(
       operation: "convert", parameters: parameters, force: force, note: note, timestamp: timestamp, compression: compression)
+    options.verifyInputs = verify
     return try Pipeline(source: source, stages: stages, options: options).run(to: output, progress: progress)
   }
 

@@ -10,6 +10,8 @@ public struct DiffAction: Sendable {
   public var a: [String]
   public var b: [String]
   public var control: [String]?
+  /// Check every tensor read from an `.ingot` input against its digest.
+  public var verify = true
 
   public init(a: [String], b: [String], control: [String]? = nil) {
     self.a = a
@@ -19,6 +21,6 @@ public struct DiffAction: Sendable {
 
 
   public func run() throws -> JSONValue {
-    try ModelDiff.report(try Inputs.open(a), try Inputs.open(b), control: try control.map { try Inputs.open($0) })
+    try ModelDiff.report(try Inputs.open(a), try Inputs.open(b), control: try control.map { try Inputs.open($0) }, verify: verify)
   }
 }

@@ -17,6 +17,8 @@ public struct ExportAction: Sendable {
   public var format: String
   public var dtype: DType?
   public var force = false
+  /// Check every payload against its digest on the way out.
+  public var verify = true
 
   public init(input: String, output: String, format: String = "safetensors", dtype: DType? = nil, force: Bool = false) {
     self.input = input
@@ -64,8 +66,10 @@ public struct ExportAction: Sendable {
       }
     }
     let sink = try SafetensorsWriter(path: target, inputs: [input], force: force, metadata: meta)
+    var options = Pipeline.Options(operation: "export")
+    options.verifyInputs = verify
     let stages: [any TensorStage] = [DequantizeStage()] + (cast.map { [$0] } ?? [])
-    let summary = try Pipeline(source: reader, stages: stages, options: Pipeline.Options(operation: "export")).run(into: sink)
+    let summary = try Pipeline(source: reader, stages: stages, options: options).run(into: sink)
     var written = [target]
     for (name, text) in companions {
       let path = (folder ?? ".") + "/" + name

@@ -7,6 +7,8 @@ import IngotRuntime
 public struct ForwardAction: Sendable {
   public var input: String
   public var tokens: [Int]
+  /// Check every weight against its digest as it is loaded.
+  public var verify = true
   public init(input: String, tokens: [Int]) {
     self.input = input
     self.tokens = tokens
@@ -14,7 +16,9 @@ public struct ForwardAction: Sendable {
 
   /// Output [tokens × dim] and its kind ("logits" or "last_hidden_state").
   public func run() throws -> (values: [Float], dim: Int, kind: String) {
-    let model = try Models.load(Weights(try ContainerReader(path: input)))
+    let weights = Weights(try ContainerReader(path: input))
+    weights.verifyDigests = verify
+    let model = try Models.load(weights)
     let out = try model.run([tokens])
     return (out[0], model.outputDim, model.outputKind)
   }

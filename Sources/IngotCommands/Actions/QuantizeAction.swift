@@ -11,6 +11,8 @@ public struct QuantizeAction: Sendable {
   public var scheme: QuantScheme
   public var policy: QuantPolicy
   public var force = false
+  /// Check payloads from an `.ingot` input against their digests.
+  public var verify = true
   public var note: String?
   public var timestamp: String?
 
@@ -28,9 +30,10 @@ public struct QuantizeAction: Sendable {
   public func run(progress: ProgressBar? = nil) throws -> Pipeline.Outcome {
     let source = try Inputs.open(sources)
     let stage = QuantizeStage(scheme: scheme, policy: policy)
-    let options = Pipeline.Options(
+    var options = Pipeline.Options(
       operation: "quantize", parameters: scheme.parameters.merging(policy.parameters) { a, _ in a }, force: force,
       note: note, timestamp: timestamp)
+    options.verifyInputs = verify
     return try Pipeline(source: source, stages: [stage], options: options).run(to: output, progress: progress)
   }
 

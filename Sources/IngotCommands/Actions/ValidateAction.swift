@@ -8,6 +8,8 @@ public struct ValidateAction: Sendable {
   public var candidate: String
   public var tokens: [[Int]]?
   public var thresholds: Validation.Thresholds
+  /// Check every weight against its digest as it is loaded.
+  public var verify = true
 
   public init(base: String, candidate: String, tokens: [[Int]]? = nil, thresholds: Validation.Thresholds = .init()) {
     self.base = base
@@ -18,6 +20,8 @@ public struct ValidateAction: Sendable {
 
   public func run() throws -> Validation {
     let bw = Weights(try ContainerReader(path: base)), cw = Weights(try ContainerReader(path: candidate))
+    bw.verifyDigests = verify
+    cw.verifyDigests = verify
     let bm = try Models.load(bw), cm = try Models.load(cw)
     let inputs = tokens ?? Validation.defaultInputs(vocab: bm.vocabSize, maxPositions: bm.positionLimit)
     return try Validation.run(

@@ -12,6 +12,7 @@ extension IngotCommand {
 
     @OptionGroup var out: OutputOptions
     @OptionGroup var format: JSONOption
+    @OptionGroup var check: VerifyOption
 
     @Option(help: "zstd level, 1 (fastest; the default, and the smallest on float weights after the byte-plane split) to 19.")
     var level: Int32 = 1
@@ -29,7 +30,9 @@ extension IngotCommand {
       }
       guard threads.map({ $0 >= 1 }) ?? true else { throw PipelineError.usage("--threads must be at least 1") }
       let compression = Compression(level: level, chunkSize: chunkSize, threads: threads)
-      let outcome = try CompressAction(sources: inputs.sources, output: out.output, compression: compression, force: out.force).run(progress: ProgressBar.make("compress"))
+      var action = CompressAction(sources: inputs.sources, output: out.output, compression: compression, force: out.force)
+      action.verify = check.verify
+      let outcome = try action.run(progress: ProgressBar.make("compress"))
       let report = CompressAction.report(outcome)
       if format.json { printJSON(report) } else { print(CompressAction.table(report)) }
     }
@@ -42,9 +45,12 @@ extension IngotCommand {
 
     @OptionGroup var out: OutputOptions
     @OptionGroup var format: JSONOption
+    @OptionGroup var check: VerifyOption
 
     func run() throws {
-      let outcome = try CompressAction(sources: inputs.sources, output: out.output, compression: nil, force: out.force).run(progress: ProgressBar.make("decompress"))
+      var action = CompressAction(sources: inputs.sources, output: out.output, compression: nil, force: out.force)
+      action.verify = check.verify
+      let outcome = try action.run(progress: ProgressBar.make("decompress"))
       let report = CompressAction.report(outcome)
       if format.json { printJSON(report) } else { print("wrote \(outcome.path): \(formatBytes(Int(report["bytes"]?.intValue ?? 0))), model digest \(outcome.header.modelDigest)") }
     }

@@ -15,6 +15,7 @@ extension IngotCommand {
     @OptionGroup var out: OutputOptions
     @OptionGroup var provenance: ProvenanceOptions
     @OptionGroup var format: JSONOption
+    @OptionGroup var check: VerifyOption
 
     @Option(help: "Cast f32/f16/bf16 tensors (round to nearest even).")
     var dtype: DTypeChoice = .keep
@@ -35,6 +36,7 @@ extension IngotCommand {
       var action = ConvertAction(sources: inputs.sources, output: out.output, dtype: dtype.dtype, force: out.force, note: provenance.note, timestamp: provenance.timestamp)
       if let quantize { action.quantize = try QuantScheme(family: quantize.family, options: QuantOptions(), search: true) }
       action.ggufNames = names
+      action.verify = check.verify
       action.ggufNative = ggufQuant == .native
       if let compress { action.compression = Compression(level: compress.level) }
       let result = try action.run(progress: ProgressBar.make("convert"))

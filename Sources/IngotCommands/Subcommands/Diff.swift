@@ -15,9 +15,12 @@ extension IngotCommand {
 
     /// The whole report, top-level "verdict".
     @OptionGroup var format: JSONOption
+    @OptionGroup var check: VerifyOption
 
     func run() throws {
-      let report = try DiffAction(a: [models.base], b: [models.candidate], control: control.map { [$0] }).run()
+      var action = DiffAction(a: [models.base], b: [models.candidate], control: control.map { [$0] })
+      action.verify = check.verify
+      let report = try action.run()
       if format.json {
         printJSON(report)
         return

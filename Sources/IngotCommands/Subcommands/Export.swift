@@ -13,12 +13,15 @@ extension IngotCommand {
 
     @OptionGroup var out: OutputOptions
     @OptionGroup var format: JSONOption
+    @OptionGroup var check: VerifyOption
 
     @Option(help: "Cast f32/f16/bf16 tensors on the way out: keep, f32, f16 or bf16.")
     var dtype: DTypeChoice = .keep
 
     func run() throws {
-      let r = try ExportAction(input: file.path, output: out.output, format: to.rawValue, dtype: dtype.dtype, force: out.force).run()
+      var action = ExportAction(input: file.path, output: out.output, format: to.rawValue, dtype: dtype.dtype, force: out.force)
+      action.verify = check.verify
+      let r = try action.run()
       if format.json {
         printJSON(["files": .array(r.files.map { .string($0) }), "tensors": .int(Int64(r.tensors)), "bytes": .int(Int64(r.bytes))])
       } else {

@@ -14,10 +14,13 @@ extension IngotCommand {
     @OptionGroup var tokenInput: TokenOptions
     /// Output .npy: float32 [tokens, dim]; written atomically, never over an existing file without --force.
     @OptionGroup var out: OutputOptions
+    @OptionGroup var check: VerifyOption
 
     func run() throws {
       guard let ids = try tokenInput.sequences()?.first else { throw PipelineError.usage("give one of --tokens and --token-file") }
-      let r = try ForwardAction(input: file.path, tokens: ids).run()
+      var action = ForwardAction(input: file.path, tokens: ids)
+      action.verify = check.verify
+      let r = try action.run()
       let file = try AtomicFile(path: out.output, inputs: [file.path], force: out.force)
       try file.write(NpyWriter.float32(r.values, shape: [ids.count, r.dim]), at: 0)
       try file.commit()

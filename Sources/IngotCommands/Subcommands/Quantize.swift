@@ -14,6 +14,7 @@ extension IngotCommand {
     @OptionGroup var out: OutputOptions
     @OptionGroup var provenance: ProvenanceOptions
     @OptionGroup var format: JSONOption
+    @OptionGroup var check: VerifyOption
 
     @Option(help: "int8 (per output channel; with --group-size 32: blocks of 32) or int4 (groups).")
     var scheme: SchemeChoice
@@ -50,10 +51,11 @@ extension IngotCommand {
       let options = QuantOptions(groupSize: groupSize, symmetric: mode == .symmetric, scales: scales?.rawValue)
       let quantScheme: QuantScheme
       do { quantScheme = try QuantScheme(family: scheme.family, options: options, search: search) } catch { throw PipelineError.usage(error.description) }
-      let action = QuantizeAction(
+      var action = QuantizeAction(
         sources: inputs.sources, output: out.output, scheme: quantScheme,
         policy: QuantPolicy(keepPatterns: keep, quantizeEmbeddings: embeddings == .quantize, quantizeOutputHead: outputHead == .quantize),
         force: out.force, note: provenance.note, timestamp: provenance.timestamp)
+      action.verify = check.verify
       let outcome = try action.run(progress: ProgressBar.make("quantize"))
       let report = QuantizeAction.report(outcome)
       if let path = self.report {

@@ -15,6 +15,7 @@ extension IngotCommand {
     /// Default: 8 fixed-seed random sequences of 32 tokens.
     @OptionGroup var input: TokenOptions
     @OptionGroup var format: JSONOption
+    @OptionGroup var check: VerifyOption
 
     @Option(help: "Decoders: largest allowed mean KL(base‖candidate).")
     var maxKld: Double = 0.1
@@ -29,9 +30,10 @@ extension IngotCommand {
     var record = false
 
     func run() throws {
-      let action = ValidateAction(
+      var action = ValidateAction(
         base: models.base, candidate: models.candidate, tokens: try input.sequences(),
         thresholds: .init(maxKLD: maxKld, minTop1: minTop1, minCosine: minCosine))
+      action.verify = check.verify
       let v = try action.run()
       if format.json { printJSON(v.json) } else { print(ValidateAction.summary(v)) }
       if record {
