@@ -16,6 +16,7 @@ let package = Package(
     .library(name: "IngotFormats", targets: ["IngotFormats"]),
     .library(name: "IngotPipeline", targets: ["IngotPipeline"]),
     .library(name: "IngotRuntime", targets: ["IngotRuntime"]),
+    .library(name: "IngotArchitectures", targets: ["IngotArchitectures"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

@@ -31,6 +31,7 @@ except ImportError:
 MAGIC = b"\x89INGOT\r\n"
 PREAMBLE = 72
 MAX_HEADER = 256 << 20
+MAX_DECOMPRESSION_RATIO = 4096  # spec section 13
 KNOWN_FEATURES = {"int8_channel", "int8_block", "int4_group", "zstd"}
 KNOWN_ENCODINGS = {"raw"} | KNOWN_FEATURES
 
@@ -122,6 +123,9 @@ def check_chunk_table(t, payload_length, path):
             bad("chunk %d: malformed entry" % i)
         if c[1] == 1 and c[0] != min(payload_length, (i + 1) * size) - i * size:
             bad("chunk %d: raw chunk of the wrong size" % i)
+        decoded = min(payload_length, (i + 1) * size) - i * size
+        if c[1] == 0 and -(-decoded // MAX_DECOMPRESSION_RATIO) > c[0]:
+            bad("chunk %d: decodes to more than %d times its stored bytes" % (i, MAX_DECOMPRESSION_RATIO))
         total += c[0]
     if total != d["length"]:
         bad("chunk lengths sum to %d, stored length is %d" % (total, d["length"]))
@@ -401,6 +405,13 @@ class IngotFile:
         if hashlib.sha256(canonical(h["provenance"])).hexdigest() != h["provenance_head"]:
             problems.append("provenance_head mismatch")
         steps = h["provenance"]
+        step_keys = {"tool", "tool_version", "operation", "parameters", "inputs", "input_model_digest",
+                     "model_digest", "metrics", "note", "timestamp"}
+        input_keys = {"path", "format", "size", "sha256", "model_digest"}
+        for i, s in enumerate(steps):  # spec section 8: exactly these fields, these types
+            if (set(s) - step_keys or any(not isinstance(s.get(k, ""), str) for k in ("note", "timestamp"))
+                    or any(set(x) - input_keys for x in s.get("inputs", []))):
+                problems.append("provenance step %d has fields outside the schema, or of the wrong type" % i)
         if not steps:
             problems.append("no provenance steps")
         else:

@@ -98,7 +98,7 @@ extension ArchitectureSpec {
   }
 
   func checked(_ key: String, _ v: Int64) throws(ConfigError) -> Int {
-    guard v >= 0, v < 1 << 40 else { throw .outOfRange(key: key, value: v, reason: "must be between 0 and 2^40") }
+    guard v >= 0, v < Limits.maxConfigValue else { throw .outOfRange(key: key, value: v, reason: "must be between 0 and 2^40") }
     return Int(v)
   }
 

@@ -62,7 +62,17 @@ public enum ChunkCodec {
     }
     // Stored raw when compression does not pay: then reading it costs nothing.
     if output.pos >= input.count { return (Array(input), true) }
-    return ([UInt8](UnsafeRawBufferPointer(start: worker.out, count: output.pos)), false)
+    var stored = [UInt8](UnsafeRawBufferPointer(start: worker.out, count: output.pos))
+    // Readers refuse a chunk that decodes to more than maxDecompressionRatio
+    // times its stored bytes (the bound on what a small file can make a
+    // reader allocate). A chunk that compresses better (zeros) is padded
+    // with a zstd skippable frame, which every zstd decoder passes over.
+    let minimum = (input.count + Limits.maxDecompressionRatio - 1) / Limits.maxDecompressionRatio
+    if stored.count < minimum {
+      let padding = max(minimum - stored.count - 8, 0)
+      stored += [0x50, 0x2A, 0x4D, 0x18] + withUnsafeBytes(of: UInt32(padding).littleEndian) { Array($0) } + [UInt8](repeating: 0, count: padding)
+    }
+    return (stored, false)
   }
 
   /// A zstd context with scratch buffers, kept in a small pool.

@@ -108,6 +108,13 @@ public struct ContainerHeader: Equatable, Sendable {
       guard let parsed = ProvenanceStep(json: step) else {
         throw .provenance(file: file, reason: "step \(i) does not match the schema")
       }
+      // A step must be exactly what this reader understood: a field it
+      // does not know, or a note that is not a string, would be dropped by
+      // re-encoding, and a signature over the re-encoding would vouch for
+      // a step it never saw.
+      guard parsed.json == step else {
+        throw .provenance(file: file, reason: "step \(i) has fields outside the schema, or of the wrong type")
+      }
       provenance.append(parsed)
     }
     // Canonical re-encoding must reproduce the stored step, or fields this
@@ -124,13 +131,13 @@ public struct ContainerHeader: Equatable, Sendable {
   }
 
   static func parseTensor(_ item: JSONValue, index: Int, file: String) throws(ContainerError) -> TensorEntry {
-    guard let name = item["name"]?.stringValue, !name.isEmpty else {
-      throw .invalidHeader(file: file, reason: "tensor #\(index) has no name")
+    guard let name = item["name"]?.stringValue, !name.isEmpty, name.utf8.count <= Limits.maxTensorNameBytes else {
+      throw .invalidHeader(file: file, reason: "tensor #\(index) has no name, or one over \(Limits.maxTensorNameBytes) bytes (maxTensorNameBytes)")
     }
     func bad(_ reason: String) -> ContainerError { .invalidTensor(file: file, tensor: name, reason: reason) }
     guard let dtypeName = item["dtype"]?.stringValue else { throw bad("missing dtype") }
     guard let dtype = DType(rawValue: dtypeName) else { throw bad("unknown dtype '\(dtypeName)'") }
-    guard let dims = item["shape"]?.arrayValue, dims.count <= 16 else {
+    guard let dims = item["shape"]?.arrayValue, dims.count <= Limits.maxDimensions else {
       throw bad("shape must be an array of at most 16 dimensions")
     }
     var shape: [Int] = []

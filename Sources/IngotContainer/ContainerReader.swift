@@ -123,7 +123,7 @@ public final class ContainerReader: TensorSource, @unchecked Sendable {
     guard let table = entry.storage.chunks else { return try body(bytes) }
     // Compressed: decode every chunk (in parallel) into one buffer of the
     // payload length, which the header check already tied to the encoding.
-    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(table.encodedLength, 1), alignment: 64)
+    let buffer = try allocateBuffer(table.encodedLength, file: path)
     defer { buffer.deallocate() }
     let out = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<table.encodedLength])
     try decodeChunks(entry, table, stored: bytes, into: out)

@@ -44,6 +44,15 @@ public final class ContainerWriter: TensorSink {
   // MARK: TensorSink
 
   public func plan(_ plan: SinkPlan) throws {
+    // What a reader refuses is never written: the checks run on the plan,
+    // before the first payload byte.
+    var names = Set<String>()
+    for t in plan.tensors {
+      guard !t.name.isEmpty, t.name.utf8.count <= Limits.maxTensorNameBytes else {
+        throw ContainerError.invalidTensor(file: path, tensor: t.name, reason: "a tensor name must be 1 to \(Limits.maxTensorNameBytes) bytes (maxTensorNameBytes)")
+      }
+      guard names.insert(t.name).inserted else { throw ContainerError.invalidTensor(file: path, tensor: t.name, reason: "duplicate tensor name") }
+    }
     planned = plan
     let placeholder = String(repeating: "0", count: 64)
     var draft = ContainerHeader()
@@ -60,6 +69,9 @@ public final class ContainerWriter: TensorSink {
     if let c = compression {
       let perChunk = max(c.chunkSize / 8 * 8, 1)
       for t in plan.inputs { reserve += 16 * (t.byteCount / perChunk + 1) + 128 }
+    }
+    guard reserve <= Limits.maxIngotHeaderBytes else {
+      throw ContainerError.invalidHeader(file: path, reason: "the header would need \(reserve) bytes, over the \(Limits.maxIngotHeaderBytes)-byte limit (maxIngotHeaderBytes); metadata and companion files make most of it")
     }
     file = DataSection(output, reservedHeaderBytes: reserve, alignment: alignment)
   }

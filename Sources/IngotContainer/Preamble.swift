@@ -4,7 +4,7 @@ public struct Preamble: Equatable, Sendable {
   public static let size = 72
   public static let magic = ContainerMagic.bytes
   /// Headers above this are refused before any allocation.
-  public static let maxHeaderLength = 256 << 20
+  public static let maxHeaderLength = Limits.maxIngotHeaderBytes
 
   public var major: UInt16
   public var minor: UInt16

@@ -116,6 +116,11 @@ public struct ChunkTable: Equatable, Sendable {
       else { throw bad("chunks", "chunk \(i): entry must be [stored_length > 0, flags 0 or 1]") }
       let decoded = min(payloadLength, (i + 1) * Int(size)) - i * Int(size)
       if flags == 1 && Int(n) != decoded { throw bad("chunks", "chunk \(i): raw chunk of \(n) bytes, expected \(decoded)") }
+      // The bound on what a small file can make a reader allocate.
+      let ratio = Int64(Limits.maxDecompressionRatio)
+      if flags == 0 && (Int64(decoded) + ratio - 1) / ratio > n {
+        throw bad("chunks", "chunk \(i): \(n) stored bytes cannot decode to \(decoded) (over \(Limits.maxDecompressionRatio):1, maxDecompressionRatio)")
+      }
       let (sum, overflow) = total.addingReportingOverflow(Int(n))
       guard !overflow else { throw bad("chunks", "chunk lengths overflow") }
       total = sum

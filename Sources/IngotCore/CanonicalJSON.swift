@@ -25,7 +25,7 @@ public enum CanonicalJSON {
       // Non-finite values never reach here through JSONValue.number; if one
       // does, null is the only valid JSON for it.
       if d.isFinite {
-        out.append(contentsOf: Array(d.description.utf8))
+        out.append(contentsOf: Array(pythonRepr(d).utf8))
       } else {
         out.append(contentsOf: Array("null".utf8))
       }
@@ -48,6 +48,50 @@ public enum CanonicalJSON {
       }
       out.append(UInt8(ascii: "}"))
     }
+  }
+
+  /// The shortest round-trip digits (Swift's and Python's agree on them),
+  /// laid out by Python's repr rule that the spec adopts: positional for
+  /// decimal exponents −4 ≤ e < 16, else d.ddde±XX. Swift's own
+  /// `description` switches to exponent form at 2^53 (9.5e15 → "9.5e+15"
+  /// where Python writes "9500000000000000.0").
+  static func pythonRepr(_ d: Double) -> String {
+    let text = d.description
+    // Digits and decimal exponent from either of Swift's two forms.
+    var s = Substring(text)
+    let negative = s.hasPrefix("-")
+    if negative { s = s.dropFirst() }
+    var exponent = 0
+    if let e = s.firstIndex(where: { $0 == "e" || $0 == "E" }) {
+      exponent = Int(s[s.index(after: e)...]) ?? 0
+      s = s[..<e]
+    }
+    let point = s.firstIndex(of: ".")
+    let intPart = point.map { s[..<$0] } ?? s
+    let fracPart = point.map { s[s.index(after: $0)...] } ?? ""
+    var digits = Array(intPart + fracPart)
+    // Position of the decimal point relative to digits[0].
+    var pointAt = intPart.count + exponent
+    while digits.count > 1, digits.first == "0" {
+      digits.removeFirst()
+      pointAt -= 1
+    }
+    while digits.count > 1, digits.last == "0" { digits.removeLast() }
+    if digits == ["0"] { return negative ? "-0.0" : "0.0" }
+    let e = pointAt - 1  // scientific exponent
+    var out = negative ? "-" : ""
+    if e < -4 || e >= 16 {
+      out += String(digits[0])
+      if digits.count > 1 { out += "." + String(digits[1...]) }
+      out += "e" + (e < 0 ? "-" : "+") + (abs(e) < 10 ? "0" : "") + String(abs(e))
+    } else if pointAt <= 0 {
+      out += "0." + String(repeating: "0", count: -pointAt) + String(digits)
+    } else if pointAt >= digits.count {
+      out += String(digits) + String(repeating: "0", count: pointAt - digits.count) + ".0"
+    } else {
+      out += String(digits[..<pointAt]) + "." + String(digits[pointAt...])
+    }
+    return out
   }
 
   static func writeString(_ s: String, into out: inout [UInt8]) {

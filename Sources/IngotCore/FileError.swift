@@ -16,6 +16,11 @@ public enum FileError: Error, Equatable, Sendable, ReportableError {
   case exists(file: String)
   /// A sink received more or fewer bytes than it planned for.
   case payloadMismatch(file: String, expected: Int, actual: Int)
+  /// A buffer the file's declared sizes ask for could not be allocated.
+  case outOfMemory(file: String, bytes: Int)
+  /// A file named inside a model folder (a shard, a companion file,
+  /// external data) that resolves, through symlinks, to somewhere else.
+  case outsideFolder(file: String, folder: String, target: String)
 
   public var description: String {
     switch self {
@@ -24,8 +29,19 @@ public enum FileError: Error, Equatable, Sendable, ReportableError {
     case .refusedOverwrite(let file, let input): "\(file): output is the same file as input '\(input)'; refusing to overwrite it"
     case .exists(let file): "\(file): already exists (use --force to replace it)"
     case .payloadMismatch(let file, let expected, let actual): "\(file): \(actual) payload bytes written, \(expected) planned"
+    case .outsideFolder(let file, let folder, let target): "\(file): resolves to \(target), outside the model folder \(folder)"
+    case .outOfMemory(let file, let bytes): "\(file): cannot allocate \(bytes) bytes for what the file declares"
     }
   }
+}
+
+/// A tensor-sized buffer: a failed allocation (a file declaring more than
+/// the memory limit allows) is an error naming the file, not an abort.
+/// Free it with `deallocate()`.
+public func allocateBuffer(_ count: Int, file: String) throws(FileError) -> UnsafeMutableRawBufferPointer {
+  var p: UnsafeMutableRawPointer? = nil
+  guard count >= 0, posix_memalign(&p, 64, max(count, 1)) == 0, let p else { throw .outOfMemory(file: file, bytes: count) }
+  return UnsafeMutableRawBufferPointer(start: p, count: count)
 }
 
 /// The last path component.

@@ -10,7 +10,7 @@ public struct JSONParser {
     public var description: String { "invalid JSON at byte \(offset): \(reason)" }
   }
 
-  public static let maxDepth = 64
+  public static let maxDepth = Limits.maxJSONDepth
 
   public static func parse(_ bytes: UnsafeRawBufferPointer) throws(Failure) -> JSONValue {
     var parser = JSONParser(bytes: bytes)

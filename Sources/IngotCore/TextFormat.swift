@@ -24,3 +24,22 @@ public func formatFixed(_ value: Double, _ digits: Int) -> String {
   let f = String(frac)
   return sign + String(whole) + "." + String(repeating: "0", count: digits - f.count) + f
 }
+
+/// Text from a file, made safe to show on a terminal: control characters
+/// (C0 but tab, DEL, C1), and the bidirectional overrides that reorder what
+/// a reader sees, are written as `\u{…}` escapes, so a tensor name cannot
+/// move the cursor, clear a line or draw a fake "ok" over a failure.
+/// - Parameter newlines: keep line feeds (multi-line reports whose lines
+///   were built from already-escaped parts); an error line escapes them too.
+public func terminalSafe(_ text: String, newlines: Bool = false) -> String {
+  func unsafe(_ v: UInt32) -> Bool {
+    (v < 0x20 && v != 0x09 && !(newlines && v == 0x0A)) || (0x7F...0x9F).contains(v) || (0x202A...0x202E).contains(v)
+      || (0x2066...0x2069).contains(v) || v == 0x200E || v == 0x200F || v == 0x061C
+  }
+  guard text.unicodeScalars.contains(where: { unsafe($0.value) }) else { return text }
+  var out = ""
+  for s in text.unicodeScalars {
+    if unsafe(s.value) { out += "\\u{" + String(s.value, radix: 16) + "}" } else { out.unicodeScalars.append(s) }
+  }
+  return out
+}

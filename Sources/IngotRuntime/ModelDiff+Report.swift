@@ -80,9 +80,15 @@ extension ModelDiff {
     // 5. Baselines: the same role in other layers (mismatched), and the control.
     var mismatched: [Double] = []
     let byRole = Dictionary(grouping: sameShape.compactMap { n in Architectures.block(n).map { (n, $0.0, $0.1) } }.filter { ma.shape($0.0).count == 2 }, by: { $0.2 })
-    for (_, members) in byRole where members.count > 1 {
-      for (n1, l1, _) in members {
-        for (n2, l2, _) in members where l2 != l1 && ma.shape(n1) == mb.shape(n2) {
+    // Each layer against the next three of its role (cyclically): a
+    // baseline of up to 3·L pairs, linear in the layer count (all pairs
+    // took 21 s on 5,000 layers).
+    for (_, group) in byRole where group.count > 1 {
+      let members = group.sorted { ($0.1, $0.0) < ($1.1, $1.0) }
+      for (i, (n1, l1, _)) in members.enumerated() {
+        for k in 1...min(3, members.count - 1) {
+          let (n2, l2, _) = members[(i + k) % members.count]
+          guard l2 != l1, ma.shape(n1) == mb.shape(n2) else { continue }
           mismatched.append(stats(valuesA[n1] ?? [], valuesB[n2] ?? []).pearson)
         }
       }

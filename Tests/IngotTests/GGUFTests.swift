@@ -65,7 +65,8 @@ import Testing
       (gguf(kvs: [], tensors: [("w", [32], 99)]), { if case .unknownType(_, "w", 99) = $0 { true } else { false } }),
       (gguf(kvs: [str("a") + le(UInt32(9)) + le(UInt32(9)) + le(UInt64(1))], tensors: []), { if case .nestedArray = $0 { true } else { false } }),
       (gguf(kvs: [str("general.alignment") + le(UInt32(4)) + le(UInt32(48))], tensors: []), { if case .badKey(_, "general.alignment", _) = $0 { true } else { false } }),
-      (gguf(kvs: [str("a") + le(UInt32(9)) + le(UInt32(0)) + le(UInt64(1) << 40)], tensors: []), { if case .truncated = $0 { true } else { false } }),
+      (gguf(kvs: [str("a") + le(UInt32(9)) + le(UInt32(0)) + le(UInt64(1) << 40)], tensors: []), { if case .limit(_, _, _, Limits.maxMetadataArrayLength) = $0 { true } else { false } }),
+      (gguf(kvs: [str("a") + le(UInt32(9)) + le(UInt32(0)) + le(UInt64(1) << 20)], tensors: []), { if case .truncated = $0 { true } else { false } }),
       (gguf(kvs: [], tensors: [("w", [33], 8)]), { if case .partialBlocks(_, "w", _, _) = $0 { true } else { false } }),
       (gguf(kvs: [str("a") + le(UInt32(4)) + le(UInt32(1)), str("a") + le(UInt32(4)) + le(UInt32(2))], tensors: []), { if case .duplicateKey(_, "a", _) = $0 { true } else { false } }),
     ]

@@ -66,6 +66,6 @@ public struct CompressAction: Sendable {
     lines.append(
       "total: \(formatBytes(Int(report["bytes"]?.intValue ?? 0))) → \(formatBytes(Int(report["stored"]?.intValue ?? 0))) "
         + "(ratio \(formatFixed(report["ratio"]?.doubleValue ?? 1, 3)))")
-    return lines.joined(separator: "\n")
+    return lines.map { terminalSafe($0) }.joined(separator: "\n")
   }
 }

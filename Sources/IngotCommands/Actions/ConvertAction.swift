@@ -67,6 +67,6 @@ public struct ConvertAction: Sendable {
         lines.append("kept (not f32/f16/bf16): " + kept.map { "\($0.name) (\($0.dtype.rawValue))" }.joined(separator: ", "))
       }
     }
-    return lines.joined(separator: "\n")
+    return lines.map { terminalSafe($0) }.joined(separator: "\n")
   }
 }

@@ -32,6 +32,8 @@ public struct ExportAction: Sendable {
     public var files: [String]
     public var tensors: Int
     public var bytes: Int
+    /// `files/…` entries not written: names that are not companion files.
+    public var skipped: [String] = []
   }
 
   /// Source → [dequantize, cast] → safetensors sink, through the same
@@ -44,9 +46,9 @@ public struct ExportAction: Sendable {
     var folder: String? = nil
     var target = output
     var st = stat()
+    var created = false
     if output.hasSuffix("/") || (stat(output, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR) {
       let dir = output.hasSuffix("/") ? String(output.dropLast()) : output
-      if stat(dir, &st) != 0 { _ = mkdir(dir, 0o755) }
       folder = dir
       target = dir + "/model.safetensors"
     }
@@ -55,29 +57,53 @@ public struct ExportAction: Sendable {
       meta[String(k.dropFirst("safetensors/".count))] = v
     }
     meta["ingot.model_digest"] = reader.header.modelDigest
-    // Companion files are written only under names the export owns: plain
-    // file names that are not the weights file itself.
+    // Export writes only the files it owns: the weights, and the companion
+    // files convert reads (SafetensorsSource.companionFiles). Any other
+    // `files/` entry, such as one named model.safetensors, is reported and
+    // left out.
     var companions: [(String, String)] = []
-    if folder != nil {
+    var skipped: [String] = []
+    if let folder {
       for (k, text) in reader.metadata.sorted(by: { $0.key < $1.key }) where k.hasPrefix("files/") {
         let name = String(k.dropFirst("files/".count))
-        guard !name.contains("/"), name != "..", name != ".", !name.isEmpty, name != "model.safetensors" else { continue }
+        guard SafetensorsSource.companionFiles.contains(name) else {
+          skipped.append(name)
+          continue
+        }
         companions.append((name, text))
       }
+      // Every refusal before the first byte: no half-written folder.
+      if !force {
+        for path in [target] + companions.map({ folder + "/" + $0.0 }) where stat(path, &st) == 0 { throw FileError.exists(file: path) }
+      }
+      if stat(folder, &st) != 0 {
+        guard mkdir(folder, 0o755) == 0 else { throw FileError.io(file: folder, operation: "create folder", errno: errno) }
+        created = true
+      }
     }
-    let sink = try SafetensorsWriter(path: target, inputs: [input], force: force, metadata: meta)
-    var options = Pipeline.Options(operation: "export")
-    options.verifyInputs = verify
-    let stages: [any TensorStage] = [DequantizeStage()] + (cast.map { [$0] } ?? [])
-    let summary = try Pipeline(source: reader, stages: stages, options: options).run(into: sink)
-    var written = [target]
-    for (name, text) in companions {
-      let path = (folder ?? ".") + "/" + name
-      let file = try AtomicFile(path: path, inputs: [input], force: force)
-      try file.write(Array(text.utf8), at: 0)
-      try file.commit()
-      written.append(path)
+    var written: [String] = []
+    do {
+      let sink = try SafetensorsWriter(path: target, inputs: [input], force: force, metadata: meta)
+      var options = Pipeline.Options(operation: "export")
+      options.verifyInputs = verify
+      let stages: [any TensorStage] = [DequantizeStage()] + (cast.map { [$0] } ?? [])
+      let summary = try Pipeline(source: reader, stages: stages, options: options).run(into: sink)
+      written.append(target)
+      for (name, text) in companions {
+        let path = (folder ?? ".") + "/" + name
+        let file = try AtomicFile(path: path, inputs: [input], force: force)
+        try file.write(Array(text.utf8), at: 0)
+        try file.commit()
+        written.append(path)
+      }
+      return Outcome(files: written, tensors: reader.tensors.count, bytes: summary.bytesOut, skipped: skipped)
+    } catch {
+      // A folder this export created holds only what it wrote: remove both.
+      if created, let folder {
+        for path in written { unlink(path) }
+        rmdir(folder)
+      }
+      throw error
     }
-    return Outcome(files: written, tensors: reader.tensors.count, bytes: summary.bytesOut)
   }
 }

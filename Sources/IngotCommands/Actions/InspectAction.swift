@@ -49,14 +49,14 @@ public struct InspectAction: Sendable {
       out.append("metadata")
       for (k, v) in source.metadata.sorted(by: { $0.key < $1.key }) {
         let shown = k.hasPrefix("files/") ? "(\(formatBytes(v.utf8.count)) of text)" : String(v.prefix(60))
-        out.append("  \(k)  \(shown)")
+        out.append("  \(terminalSafe(k))  \(terminalSafe(shown))")
       }
     }
     let compressed = entries?.contains { $0.storage.chunks != nil } ?? false
     var rows = [["NAME", "DTYPE", "SHAPE", "ENCODING", "BYTES"] + (compressed ? ["STORED"] : []) + ["DIGEST"]]
     for (i, t) in tensors.enumerated() {
       let shape: String = "[" + t.shape.map(String.init).joined(separator: ", ") + "]"
-      var row: [String] = [t.name, t.dtype.rawValue, shape, t.encoding.kind, String(t.byteCount)]
+      var row: [String] = [terminalSafe(t.name), t.dtype.rawValue, shape, t.encoding.kind, String(t.byteCount)]
       if compressed { row.append(entries.map { String($0[i].storage.length) } ?? "-") }
       row.append(entries.map { String($0[i].digest.prefix(16)) } ?? "-")
       rows.append(row)
@@ -75,7 +75,8 @@ public struct InspectAction: Sendable {
         if let ts = step.timestamp { out.append("       timestamp: \(ts)") }
       }
     }
-    return out.joined(separator: "\n")
+    // Each line escaped on its own: a newline inside a name stays inside its line.
+    return out.map { terminalSafe($0) }.joined(separator: "\n")
   }
 }
 

@@ -66,7 +66,7 @@ public struct QuantizeAction: Sendable {
           + "\(formatBytes(Int(s["bytes_before"]?.intValue ?? 0))) → \(formatBytes(Int(s["bytes_after"]?.intValue ?? 0))) "
           + "(\(fixed(s["bits_per_weight"], 2)) bits/weight overall)")
     }
-    return lines.joined(separator: "\n")
+    return lines.map { terminalSafe($0) }.joined(separator: "\n")
   }
 
   static func fixed(_ v: JSONValue?, _ digits: Int) -> String {

@@ -40,7 +40,7 @@ public struct ValidateAction: Sendable {
       ? "max-kld \(formatFixed(t.maxKLD, 4)), min-top1 \(formatFixed(t.minTop1, 1))%, min-cosine \(formatFixed(t.minCosine, 4))"
       : "min-cosine \(formatFixed(t.minCosine, 4)) on the worst sequence's pooled embedding"
     lines.append(v.passed ? "PASS (\(gates))" : "FAIL: " + v.failures.joined(separator: "; ") + " (\(gates))")
-    return lines.joined(separator: "\n")
+    return lines.map { terminalSafe($0) }.joined(separator: "\n")
   }
 }
 

@@ -68,7 +68,7 @@ public struct VerifyAction: Sendable {
       let signed = r.signature.map { "; signed by Ed25519 key \(Base64.encode($0.publicKey)) over steps 1–\($0.signedSteps)" } ?? ""
       return "ok: \(r.file): \(r.tensorCount) tensor digests, model digest \(r.modelDigest), provenance chain intact" + signed
     }
-    return (r.failures.map { "FAIL \($0)" } + ["\(r.failures.count) problem(s) in \(r.file)"]).joined(separator: "\n")
+    return (r.failures.map { "FAIL \($0)" } + ["\(r.failures.count) problem(s) in \(r.file)"]).map { terminalSafe($0) }.joined(separator: "\n")
   }
 }
 

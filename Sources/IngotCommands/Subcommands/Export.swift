@@ -23,9 +23,12 @@ extension IngotCommand {
       action.verify = check.verify
       let r = try action.run()
       if format.json {
-        printJSON(["files": .array(r.files.map { .string($0) }), "tensors": .int(Int64(r.tensors)), "bytes": .int(Int64(r.bytes))])
+        var o: [String: JSONValue] = ["files": .array(r.files.map { .string($0) }), "tensors": .int(Int64(r.tensors)), "bytes": .int(Int64(r.bytes))]
+        if !r.skipped.isEmpty { o["skipped"] = .array(r.skipped.map { .string($0) }) }
+        printJSON(.object(o))
       } else {
         print("wrote \(r.files.joined(separator: ", ")): \(r.tensors) tensors, \(formatBytes(r.bytes))")
+        for name in r.skipped { print("not written: files/\(name) (not a companion file export writes)") }
       }
     }
   }

@@ -28,7 +28,7 @@ public struct IngotCommand: ParsableCommand {
       try command.run()
       Glibc.exit(0)
     } catch let error as PipelineError where error.isUsage {
-      writeStderr("error: \(error)\n")
+      writeStderr("error: \(terminalSafe(error.description))\n")
       Glibc.exit(64)
     } catch let error as ExitCode {
       Glibc.exit(error.rawValue)
@@ -40,7 +40,8 @@ public struct IngotCommand: ParsableCommand {
   }
 
   static func fail(_ error: CustomStringConvertible) -> Never {
-    writeStderr("error: \(error.description)\n")
+    // One line whatever the file put in its names: newlines escaped too.
+    writeStderr("error: \(terminalSafe(error.description))\n")
     Glibc.exit(1)
   }
 }

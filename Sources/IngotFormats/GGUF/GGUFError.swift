@@ -24,9 +24,15 @@ public enum GGUFError: Error, CustomStringConvertible, Equatable, Sendable, Repo
   case unmappedTensor(file: String, tensor: String)
   case nameCollision(file: String, tensor: String)
   case rowsNotRotaryPairs(file: String, tensor: String, shape: [Int], heads: Int)
+  /// Two tensors' data ranges overlap.
+  case overlappingData(file: String, tensor: String, other: String)
+  /// A count or length beyond a named limit (IngotCore's Limits).
+  case limit(file: String, offset: Int, what: String, limit: Int)
 
   public var description: String {
     switch self {
+    case .overlappingData(let f, let t, let o): "\(f): \(t): its data overlaps tensor \(o)'s"
+    case .limit(let f, let o, let what, let l): "\(f): offset \(o): more than \(l) \(what)"
     case .badMagic(let f): "\(f): offset 0: not a GGUF file (bad magic)"
     case .unsupportedVersion(let f, let v): "\(f): offset 4: unsupported GGUF version \(v) (2 and 3 are read)"
     case .truncated(let f, let o, let n): "\(f): offset \(o): \(n) bytes run past the end of the file (truncated?)"

@@ -57,7 +57,7 @@ public final class GGUFFile: @unchecked Sendable {
     for _ in 0..<Int(tensorCount) {
       let at = r.at
       let name = try r.string()
-      guard !name.isEmpty, name.utf8.count <= 256 else { throw GGUFError.badTensorName(file: path, offset: at) }
+      guard !name.isEmpty, name.utf8.count <= Limits.maxTensorNameBytes else { throw GGUFError.badTensorName(file: path, offset: at) }
       let nDims = try r.u32()
       guard nDims >= 1, nDims <= 4 else { throw GGUFError.badRank(file: path, tensor: name, rank: nDims) }
       var dims: [Int] = []
@@ -84,6 +84,12 @@ public final class GGUFFile: @unchecked Sendable {
       }
       let start = dataStart + Int(offset)
       tensors.append(TensorInfo(name: name, shape: shape, type: type, range: start..<(start + bytes)))
+    }
+    // Two tensors over the same bytes would count one payload twice (300
+    // infos at one offset turn 1 MB into 300): every range is its own.
+    let byStart = tensors.indices.filter { !tensors[$0].range.isEmpty }.sorted { tensors[$0].range.lowerBound < tensors[$1].range.lowerBound }
+    for (a, b) in zip(byStart, byStart.dropFirst()) where tensors[b].range.lowerBound < tensors[a].range.upperBound {
+      throw GGUFError.overlappingData(file: path, tensor: tensors[b].name, other: tensors[a].name)
     }
     metadata = meta
     self.tensors = tensors
@@ -113,6 +119,9 @@ public final class GGUFFile: @unchecked Sendable {
       let start = at
       let n = try u64()
       guard n <= UInt64(remaining) else { throw GGUFError.truncated(file: file, offset: at, needed: Int(clamping: n)) }
+      guard n <= UInt64(Limits.maxMetadataStringBytes) else {
+        throw GGUFError.limit(file: file, offset: at, what: "string bytes (maxMetadataStringBytes)", limit: Limits.maxMetadataStringBytes)
+      }
       let raw = try take(Int(n))
       guard let s = String(validating: raw, as: UTF8.self) else { throw GGUFError.notUTF8(file: file, offset: start) }
       return s
@@ -153,6 +162,9 @@ public final class GGUFFile: @unchecked Sendable {
         let elementType = try u32()
         guard elementType != 9 else { throw GGUFError.nestedArray(file: file, offset: at) }
         let count = try u64()
+        guard count <= UInt64(Limits.maxMetadataArrayLength) else {
+          throw GGUFError.limit(file: file, offset: self.at, what: "array elements (maxMetadataArrayLength)", limit: Limits.maxMetadataArrayLength)
+        }
         // Every element takes at least one byte: check before allocating.
         guard count <= UInt64(remaining) else { throw GGUFError.truncated(file: file, offset: self.at, needed: Int(clamping: count)) }
         var items: [JSONValue] = []

@@ -123,7 +123,7 @@ public final class GGUFSource: TensorSource, @unchecked Sendable {
     func deliver(_ values: UnsafeRawBufferPointer) throws -> R {
       guard let heads = p.heads else { return try body(values) }
       let rows = t.shape.first ?? 0
-      let out = UnsafeMutableRawBufferPointer.allocate(byteCount: max(values.count, 1), alignment: 64)
+      let out = try allocateBuffer(values.count, file: gguf.path)
       defer { out.deallocate() }
       let view = UnsafeMutableRawBufferPointer(rebasing: out[0..<values.count])
       guard t.shape.count == 2, RowPermutation.unpermute(values, rows: rows, rowBytes: values.count / max(rows, 1), heads: heads, into: view) else {
@@ -132,7 +132,7 @@ public final class GGUFSource: TensorSource, @unchecked Sendable {
       return try body(UnsafeRawBufferPointer(view))
     }
     if let layout = nativeLayout(t) {
-      let out = UnsafeMutableRawBufferPointer.allocate(byteCount: layout.payloadLength, alignment: 64)
+      let out = try allocateBuffer(layout.payloadLength, file: gguf.path)
       defer { out.deallocate() }
       // Output row r comes from GGUF row source(r): the identity, or the
       // inverse of llama.cpp's q/k permutation (whole rows move, so the

@@ -11,8 +11,14 @@ public struct NpyHeader: Equatable, Sendable {
   public var dataOffset: Int
   public var byteCount: Int
 
+  /// Magic, version, length and the longest header text parse accepts.
+  public static let maxHeaderImage = 12 + (1 << 20)
+
   /// Parses and checks a whole .npy image (header and data length).
-  public static func parse(_ bytes: UnsafeRawBufferPointer, file: String, array: String) throws(NumpyError) -> NpyHeader {
+  /// - Parameter totalSize: the image's length when `bytes` is only its
+  ///   beginning (an npz member inflated just far enough for the header).
+  public static func parse(_ bytes: UnsafeRawBufferPointer, totalSize: Int? = nil, file: String, array: String) throws(NumpyError) -> NpyHeader {
+    let total = totalSize ?? bytes.count
     func bad(_ reason: String) -> NumpyError { .badHeader(file: file, array: array, reason: reason) }
     var r = ByteCursor(bytes)
     guard let magic = r.readSlice(length: 6), Array(magic) == [0x93] + Array("NUMPY".utf8) else { throw NumpyError.badMagic(file: file, array: array) }
@@ -23,7 +29,7 @@ public struct NpyHeader: Equatable, Sendable {
     case 2, 3: length = r.readInteger(endianness: .little, as: UInt32.self).map(Int.init)
     default: throw NumpyError.unsupportedVersion(file: file, array: array, major: major, minor: minor)
     }
-    guard let length, length <= 1 << 20, let raw = r.readSlice(length: length) else { throw NumpyError.truncated(file: file, array: array, offset: r.readerIndex) }
+    guard let length, length <= maxHeaderImage - 12, let raw = r.readSlice(length: length) else { throw NumpyError.truncated(file: file, array: array, offset: r.readerIndex) }
     let start = r.readerIndex - length
     guard let text = String(validating: raw, as: UTF8.self) else { throw bad("header is not text") }
     var parser = PyLiteral(text: text)
@@ -38,11 +44,11 @@ public struct NpyHeader: Equatable, Sendable {
     guard case .bool(let fortran)? = dict["fortran_order"] else { throw bad("header has no 'fortran_order'") }
     guard case .tuple(let dims)? = dict["shape"] else { throw bad("header has no 'shape'") }
     let (dtype, big) = try Self.dtype(descr, file: file, array: array)
-    guard dims.allSatisfy({ $0 >= 0 }), dims.count <= 16 else { throw bad("bad shape \(dims)") }
+    guard dims.allSatisfy({ $0 >= 0 }), dims.count <= Limits.maxDimensions else { throw bad("bad shape \(dims)") }
     guard let count = elementCount(dims), let size = dtype.byteCount(elements: count) else { throw NumpyError.shapeOverflow(file: file, array: array, shape: dims) }
     let dataOffset = start + length
-    guard bytes.count - dataOffset == size else {
-      throw NumpyError.dataLength(file: file, array: array, actual: bytes.count - dataOffset, expected: size)
+    guard total - dataOffset == size else {
+      throw NumpyError.dataLength(file: file, array: array, actual: total - dataOffset, expected: size)
     }
     return NpyHeader(dtype: dtype, bigEndian: big, fortranOrder: fortran, shape: dims, dataOffset: dataOffset, byteCount: size)
   }

@@ -36,7 +36,10 @@ public final class NumpySource: TensorSource, @unchecked Sendable {
             throw NumpyError.notAnArray(file: path, member: entry.name)
           }
           let name = String(entry.name.dropLast(4))
-          let header = try archive.withEntry(entry) { try NpyHeader.parse($0, file: path, array: name) }
+          // Only the header is inflated here: the data waits for withPayload.
+          let header = try archive.withPrefix(entry, NpyHeader.maxHeaderImage) {
+            try NpyHeader.parse($0, totalSize: entry.size, file: path, array: name)
+          }
           items.append(Item(name: name, header: header, file: index, range: nil, entry: entry))
         }
       } else {
@@ -70,7 +73,7 @@ public final class NumpySource: TensorSource, @unchecked Sendable {
     let item = items[index]
     func deliver(_ data: UnsafeRawBufferPointer) throws -> R {
       if item.header.isNative { return try body(data) }
-      let out = UnsafeMutableRawBufferPointer.allocate(byteCount: max(item.header.byteCount, 1), alignment: 64)
+      let out = try allocateBuffer(item.header.byteCount, file: mapped[item.file].path)
       defer { out.deallocate() }
       let view = UnsafeMutableRawBufferPointer(rebasing: out[0..<item.header.byteCount])
       item.header.convert(data, into: view)

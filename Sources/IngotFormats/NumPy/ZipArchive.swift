@@ -16,9 +16,9 @@ public struct ZipArchive: Sendable {
   }
 
   /// Deflate cannot expand data by more than about 1032:1.
-  static let maxDeflateRatio = 1032
+  static let maxDeflateRatio = Limits.maxDeflateRatio
   /// And no single entry may claim more than this.
-  public static let maxEntrySize = 64 << 30
+  public static let maxEntrySize = Limits.maxZipEntryBytes
 
   public let path: String
   public let file: MappedFile
@@ -116,6 +116,12 @@ public struct ZipArchive: Sendable {
         entries.append(Entry(name: name, method: method, crc32: crc, compressedSize: c, size: u, data: start..<(start + c)))
       } catch let e as ByteCursor.Short { throw short(e) } catch let e as NumpyError { throw e } catch { throw .zip(file: path, entry: nil, offset: eocd, reason: "\(error)") }
     }
+    // Entries whose data overlap (distinct local headers over one deflate
+    // stream) would make its work count once per entry.
+    let byStart = entries.indices.filter { !entries[$0].data.isEmpty }.sorted { entries[$0].data.lowerBound < entries[$1].data.lowerBound }
+    for (a, b) in zip(byStart, byStart.dropFirst()) where entries[b].data.lowerBound < entries[a].data.upperBound {
+      throw NumpyError.zip(file: path, entry: entries[b].name, offset: entries[b].data.lowerBound, reason: "shares its data with entry \(entries[a].name)")
+    }
     self.entries = entries
   }
 
@@ -127,7 +133,7 @@ public struct ZipArchive: Sendable {
       guard crc(raw) == entry.crc32 else { throw bad("CRC-32 mismatch (corrupted entry)") }
       return try body(raw)
     }
-    let out = UnsafeMutableRawBufferPointer.allocate(byteCount: max(entry.size, 1), alignment: 64)
+    let out = try allocateBuffer(entry.size, file: path)
     defer { out.deallocate() }
     var stream = z_stream()
     guard inflateInit2_(&stream, -15, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else { throw bad("zlib init failed") }
@@ -158,6 +164,41 @@ public struct ZipArchive: Sendable {
     let bytes = UnsafeRawBufferPointer(rebasing: out[0..<entry.size])
     guard crc(bytes) == entry.crc32 else { throw bad("CRC-32 mismatch (corrupted entry)") }
     return try body(bytes)
+  }
+
+  /// Calls `body` with at most the first `limit` uncompressed bytes of an
+  /// entry, inflating no further (inspect reads headers of members that
+  /// inflate to gigabytes). The CRC is checked when the whole entry is read.
+  public func withPrefix<R>(_ entry: Entry, _ limit: Int, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+    func bad(_ reason: String) -> NumpyError { .zip(file: path, entry: entry.name, offset: entry.data.lowerBound, reason: reason) }
+    guard let raw = file.bytes(entry.data) else { throw bad("data out of bounds") }
+    let want = min(limit, entry.size)
+    if entry.method == 0 { return try body(UnsafeRawBufferPointer(rebasing: raw[0..<min(want, raw.count)])) }
+    let out = try allocateBuffer(want, file: path)
+    defer { out.deallocate() }
+    var stream = z_stream()
+    guard inflateInit2_(&stream, -15, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else { throw bad("zlib init failed") }
+    defer { inflateEnd(&stream) }
+    // Input in pieces zlib's 32-bit counters take; output stops at `want`.
+    var fed = 0
+    while Int(stream.total_out) < want {
+      if stream.avail_in == 0 && fed < raw.count {
+        let n = min(1 << 30, raw.count - fed)
+        stream.next_in = UnsafeMutablePointer(mutating: raw.baseAddress!.assumingMemoryBound(to: Bytef.self) + fed)  // audited: fed < count
+        stream.avail_in = uInt(n)
+        fed += n
+      }
+      let produced = Int(stream.total_out)
+      stream.next_out = out.baseAddress!.assumingMemoryBound(to: Bytef.self) + produced  // audited: want > produced ≥ 0
+      stream.avail_out = uInt(want - produced)
+      let status = inflate(&stream, Z_SYNC_FLUSH)
+      if status == Z_STREAM_END { break }
+      guard status == Z_OK, Int(stream.total_out) > produced || stream.avail_in > 0 || fed < raw.count else {
+        if status == Z_OK || status == Z_BUF_ERROR { break }
+        throw bad("corrupted deflate data")
+      }
+    }
+    return try body(UnsafeRawBufferPointer(rebasing: out[0..<Int(stream.total_out)]))
   }
 
   func crc(_ bytes: UnsafeRawBufferPointer) -> UInt32 {

@@ -56,10 +56,12 @@ public final class ONNXModel: TensorSource, @unchecked Sendable {
         while !r.done {
           let (field, value) = try r.next()
           switch (field, value) {
-          case (1, .varint(let d)): dims.append(Int(truncatingIfNeeded: d))
+          // One past maxDimensions is kept, enough to refuse the tensor
+          // below without holding 64M of them.
+          case (1, .varint(let d)): if dims.count <= Limits.maxDimensions { dims.append(Int(truncatingIfNeeded: d)) }
           case (1, .bytes(let p)):
             var q = ProtobufReader(buf, p)
-            while !q.done { dims.append(Int(truncatingIfNeeded: try q.varint())) }
+            while !q.done && dims.count <= Limits.maxDimensions { dims.append(Int(truncatingIfNeeded: try q.varint())) }
           case (2, .varint(let t)): type = t
           case (8, .bytes(let s)): if fallbackName == nil { name = r.string(s) }
           case (9, .bytes(let b)): raw = b
@@ -91,7 +93,7 @@ public final class ONNXModel: TensorSource, @unchecked Sendable {
       }
       guard !name.isEmpty else { throw ONNXError.unnamedTensor(file: path) }
       guard let dtype = Self.types[type] else { throw ONNXError.unsupportedType(file: path, tensor: name, type: type) }
-      guard dims.allSatisfy({ $0 >= 0 }), dims.count <= 16, let count = elementCount(dims), let size = dtype.byteCount(elements: count) else {
+      guard dims.allSatisfy({ $0 >= 0 }), dims.count <= Limits.maxDimensions, let count = elementCount(dims), let size = dtype.byteCount(elements: count) else {
         throw ONNXError.badDims(file: path, tensor: name, dims: Array(dims.prefix(17)))
       }
       let data: Data
@@ -107,7 +109,7 @@ public final class ONNXModel: TensorSource, @unchecked Sendable {
         let index: Int
         if let i = externalIndex[realFile] { index = i } else {
           index = files.count
-          files.append(try MappedFile(path: full))
+          files.append(try MappedFile(path: realFile))  // the path checked, not one swapped in since
           externalIndex[realFile] = index
         }
         let offset = Int(external["offset"] ?? "0") ?? -1

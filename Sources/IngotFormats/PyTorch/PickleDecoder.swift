@@ -20,8 +20,10 @@ struct PickleDecoder {
     "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor_v3", "torch._utils._rebuild_parameter",
     "collections.OrderedDict", "torch.Size", "torch.UntypedStorage",
   ]
-  static let maxStack = 1 << 20
-  static let maxMemo = 1 << 20
+  static let maxStack = Limits.maxPickleStack
+  static let maxMemo = Limits.maxPickleMemo
+  /// Tuples inside tuples (torch's own pickles nest three or four deep).
+  static let maxTupleDepth = Limits.maxPickleTupleDepth
 
   var cursor: ByteCursor
   let file: String
@@ -51,6 +53,11 @@ struct PickleDecoder {
   /// Decodes one pickle, from `position` to its STOP; `position` ends after it.
   mutating func decode() throws(PyTorchError) -> PickleValue {
     var stack: [PickleValue] = []
+    // How deeply tuples nest in each stack entry and memo slot: tuples are
+    // immutable, so this is exact, and it bounds the recursion of freeing them.
+    var levels: [Int] = []
+    var memoLevels: [Int: Int] = [:]
+    var popped = 0
     var marks: [Int] = []
     var memo: [Int: PickleValue] = [:]
 
@@ -65,6 +72,7 @@ struct PickleDecoder {
     }
     func pop() throws(PyTorchError) -> PickleValue {
       guard let v = stack.popLast() else { throw fail("stack underflow at byte \(position)") }
+      popped = max(popped, levels.popLast() ?? 0)
       if case .mark = v { throw fail("unexpected mark at byte \(position)") }
       return v
     }
@@ -72,20 +80,31 @@ struct PickleDecoder {
       guard let m = marks.popLast(), m <= stack.count else { throw fail("no mark at byte \(position)") }
       let items = Array(stack[m...])
       stack.removeSubrange(m...)
+      popped = max(popped, levels[m...].max() ?? 0)
+      levels.removeSubrange(m...)
       return items
     }
-    func push(_ v: PickleValue) throws(PyTorchError) {
-      guard stack.count < Self.maxStack else { throw PyTorchError.limit(file: file, part: part, what: "stack depth", limit: Self.maxStack) }
+    func push(_ v: PickleValue, level: Int = 0) throws(PyTorchError) {
+      guard stack.count < Self.maxStack else { throw PyTorchError.limit(file: file, part: part, what: "stack entries (maxPickleStack)", limit: Self.maxStack) }
+      guard level <= Self.maxTupleDepth else { throw PyTorchError.limit(file: file, part: part, what: "levels of nested tuples (maxPickleTupleDepth)", limit: Self.maxTupleDepth) }
       stack.append(v)
+      levels.append(level)
+    }
+    /// A tuple of what the closure pops, one level deeper than its deepest item.
+    func pushTuple(_ build: () throws(PyTorchError) -> [PickleValue]) throws(PyTorchError) {
+      popped = 0
+      let items = try build()
+      try push(.tuple(items), level: popped + 1)
     }
     func text(_ raw: UnsafeRawBufferPointer) throws(PyTorchError) -> String {
       guard let s = String(validating: raw, as: UTF8.self) else { throw PyTorchError.notUTF8(file: file, part: part, offset: position) }
       return s
     }
     func memoPut(_ i: Int) throws(PyTorchError) {
-      guard memo.count < Self.maxMemo || memo[i] != nil else { throw PyTorchError.limit(file: file, part: part, what: "memo entries", limit: Self.maxMemo) }
+      guard memo.count < Self.maxMemo || memo[i] != nil else { throw PyTorchError.limit(file: file, part: part, what: "memo entries (maxPickleMemo)", limit: Self.maxMemo) }
       guard let top = stack.last else { throw fail("memo put without a value") }
       memo[i] = top
+      memoLevels[i] = levels.last ?? 0
     }
 
     while true {
@@ -102,20 +121,24 @@ struct PickleDecoder {
       case 0x5D: try push(.list(ListBox()))  // EMPTY_LIST
       case 0x29: try push(.tuple([]))  // EMPTY_TUPLE
       case 0x8F: try push(.list(ListBox()))  // EMPTY_SET (kept as a list)
-      case 0x74: try push(.tuple(try popMark()))  // TUPLE
-      case 0x85: try push(.tuple([try pop()]))  // TUPLE1
+      case 0x74: try pushTuple { () throws(PyTorchError) in try popMark() }  // TUPLE
+      case 0x85: try pushTuple { () throws(PyTorchError) in [try pop()] }  // TUPLE1
       case 0x86:  // TUPLE2
-        let b = try pop(), a = try pop()
-        try push(.tuple([a, b]))
+        try pushTuple { () throws(PyTorchError) in
+          let b = try pop(), a = try pop()
+          return [a, b]
+        }
       case 0x87:  // TUPLE3
-        let c = try pop(), b = try pop(), a = try pop()
-        try push(.tuple([a, b, c]))
+        try pushTuple { () throws(PyTorchError) in
+          let c = try pop(), b = try pop(), a = try pop()
+          return [a, b, c]
+        }
       case 0x71: try memoPut(try u8())  // BINPUT
       case 0x72: try memoPut(Int(try le(UInt32.self)))  // LONG_BINPUT
       case 0x68, 0x6A:  // BINGET, LONG_BINGET
         let i = op == 0x68 ? try u8() : Int(try le(UInt32.self))
         guard let v = memo[i] else { throw fail("memo \(i) read before it was written") }
-        try push(v)
+        try push(v, level: memoLevels[i] ?? 0)
       case 0x58:  // BINUNICODE
         try push(.string(try text(try take(Int(try le(UInt32.self))))))
       case 0x55:  // SHORT_BINSTRING
@@ -150,11 +173,15 @@ struct PickleDecoder {
           throw PyTorchError.refusedGlobal(file: file, part: part, offset: at, name: "\(module).\(name)")
         }
       case 0x52:  // REDUCE
+        // The result may be one of the arguments (torch.Size): as deep as they are.
+        popped = 0
         let args = try pop(), callable = try pop()
-        try push(try call(callable, args))
+        try push(try call(callable, args), level: popped)
       case 0x81:  // NEWOBJ
+        // The result may be one of the arguments (torch.Size): as deep as they are.
+        popped = 0
         let args = try pop(), cls = try pop()
-        try push(try call(cls, args))
+        try push(try call(cls, args), level: popped)
       case 0x62:  // BUILD: object state (OrderedDict _metadata, parameter hooks): dropped
         _ = try pop()
         guard !stack.isEmpty else { throw fail("BUILD without an object") }
@@ -242,7 +269,7 @@ struct PickleDecoder {
           throw fail("\(name) with unexpected arguments")
         }
         let shape = try ints(a[2], "size"), stride = try ints(a[3], "stride")
-        guard shape.count == stride.count, shape.count <= 16 else { throw fail("size and stride differ in length") }
+        guard shape.count == stride.count, shape.count <= Limits.maxDimensions else { throw fail("size and stride differ in length") }
         var dtype = s.dtype
         if name.hasSuffix("v3") {
           guard a.count >= 7, case .dtype(let d) = a[6] else { throw fail("_rebuild_tensor_v3 without a dtype") }

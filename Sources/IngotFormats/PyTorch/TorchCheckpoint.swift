@@ -45,6 +45,9 @@ public final class TorchCheckpoint: TensorSource, @unchecked Sendable {
         big = text == "big"
       }
       for e in zip.entries where e.name.hasPrefix(top + "data/") { entries[String(e.name.dropFirst((top + "data/").count))] = e }
+      guard pkl.size <= Limits.maxPickleBytes else {
+        throw PyTorchError.limit(file: path, part: "data.pkl", what: "bytes (maxPickleBytes)", limit: Limits.maxPickleBytes)
+      }
       (root, storages) = try zip.withEntry(pkl) { bytes in
         var d = PickleDecoder(bytes: bytes, file: path, part: "data.pkl")
         let v = try d.decode()
@@ -97,7 +100,7 @@ public final class TorchCheckpoint: TensorSource, @unchecked Sendable {
     var items: [Item] = []
     var meta: [String: String] = [:]
     func walk(_ v: PickleValue, _ prefix: String, _ depth: Int) throws {
-      guard depth < 64 else { throw PyTorchError.nestedTooDeep(file: path, limit: 64) }
+      guard depth < Limits.maxStateDictDepth else { throw PyTorchError.nestedTooDeep(file: path, limit: Limits.maxStateDictDepth) }
       switch v {
       case .tensor(let t): items.append(Item(name: prefix, tensor: t))
       case .dict(let d):
@@ -131,7 +134,9 @@ public final class TorchCheckpoint: TensorSource, @unchecked Sendable {
       }
       let stored = isZip ? zipEntries[t.storage.key].map { $0.size / max(size, 1) } : legacyRanges[t.storage.key].map { $0.count / max(size, 1) }
       guard let available = stored else { throw PyTorchError.storageMissing(file: path, tensor: item.name, key: t.storage.key) }
-      guard count == 0 || last < available else {
+      // Even an empty view's offset must lie in its storage: the byte
+      // offset offset·size is computed from it.
+      guard t.offset <= available, count == 0 || last < available else {
         throw PyTorchError.viewOutOfBounds(file: path, tensor: item.name, reason: "view reaches element \(last) of a \(available)-element storage")
       }
     }
@@ -153,12 +158,13 @@ public final class TorchCheckpoint: TensorSource, @unchecked Sendable {
     let count = elementCount(t.shape) ?? 0
     func gather(_ storage: UnsafeRawBufferPointer) throws -> R {
       let contiguous = isContiguous(t)
+      if count == 0 { return try body(UnsafeRawBufferPointer(start: nil, count: 0)) }
       if contiguous && !bigEndian {
         return try body(UnsafeRawBufferPointer(rebasing: storage[(t.offset * size)..<((t.offset + count) * size)]))
       }
       // Views (transposes, slices) are materialized row-major; big-endian
       // storages are byte-swapped.
-      let out = UnsafeMutableRawBufferPointer.allocate(byteCount: max(count * size, 1), alignment: 64)
+      let out = try allocateBuffer(count * size, file: path)
       defer { out.deallocate() }
       var index = [Int](repeating: 0, count: t.shape.count)
       for i in 0..<count {

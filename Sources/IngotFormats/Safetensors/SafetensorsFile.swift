@@ -11,7 +11,7 @@ public final class SafetensorsFile: @unchecked Sendable {
     public var range: Range<Int>
   }
 
-  public static let maxHeaderLength: UInt64 = 100_000_000
+  public static let maxHeaderLength = UInt64(Limits.maxSafetensorsHeaderBytes)
 
   public let path: String
   public let mapped: MappedFile

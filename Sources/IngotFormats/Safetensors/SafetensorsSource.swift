@@ -27,7 +27,7 @@ public final class SafetensorsSource: TensorSource, @unchecked Sendable {
   ]
   public static let indexName = "model.safetensors.index.json"
   /// Companion files larger than this are not metadata; refuse rather than load.
-  static let maxCompanionBytes = 64 << 20
+  static let maxCompanionBytes = Limits.maxMetadataStringBytes
 
   /// - Parameter path: a `.safetensors` file, an index JSON, or a folder.
   public convenience init(path: String) throws {
@@ -43,22 +43,22 @@ public final class SafetensorsSource: TensorSource, @unchecked Sendable {
     for path in paths {
       if isDirectory(path) {
         let folder = path
-        let index = folder + "/" + Self.indexName
-        if fileExists(index) {
+        if fileExists(folder + "/" + Self.indexName) {
+          let index = try ModelFolder.resolve(folder, Self.indexName)
           let (map, shardNames) = try Self.readIndex(index)
           indexMap = map
           indexPath = index
-          shardPaths += shardNames.map { (folder + "/" + $0, $0) }
+          shardPaths += try shardNames.map { (try ModelFolder.resolve(folder, $0), $0) }
           extraFiles.append(try Self.describe(index, recorded: Self.indexName, format: "safetensors-index"))
         } else {
           let names = try listDirectory(folder).filter { $0.hasSuffix(".safetensors") }.sorted()
           guard !names.isEmpty else {
             throw SafetensorsError.badIndex(file: folder, reason: "folder holds no .safetensors file and no \(Self.indexName)")
           }
-          shardPaths += names.map { (folder + "/" + $0, $0) }
+          shardPaths += try names.map { (try ModelFolder.resolve(folder, $0), $0) }
         }
         for name in Self.companionFiles where fileExists(folder + "/" + name) {
-          let file = folder + "/" + name
+          let file = try ModelFolder.resolve(folder, name)
           let mapped = try MappedFile(path: file)
           guard mapped.size <= Self.maxCompanionBytes else {
             throw SafetensorsError.badIndex(file: file, reason: "\(mapped.size) bytes is too large for a metadata file")
@@ -74,7 +74,7 @@ public final class SafetensorsSource: TensorSource, @unchecked Sendable {
         indexMap = map
         indexPath = path
         let folder = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."  // audited: contains("/")
-        shardPaths += shardNames.map { (folder + "/" + $0, $0) }
+        shardPaths += try shardNames.map { (try ModelFolder.resolve(folder, $0), $0) }
         extraFiles.append(try Self.describe(path, recorded: baseName(path), format: "safetensors-index"))
       } else {
         shardPaths.append((path, baseName(path)))
