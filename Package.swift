@@ -76,7 +76,7 @@ let package = Package(
       name: "IngotTests",
       dependencies: [
         "IngotCore", "IngotContainer", "IngotFormats", "IngotPipeline", "IngotCommands", "IngotQuant", "IngotCodec", "IngotRuntime",
-        "IngotArchitectures", "IngotTestSupport", "CZstd", "COpenBLAS", "ingot",
+        "IngotArchitectures", "IngotTestSupport", "CZstd", "CZlib", "COpenBLAS", "ingot",
       ],
       exclude: ["Fixtures"]),
   ],

@@ -94,7 +94,7 @@ extension ModelDiff {
       }
     }
     let matchedMedian = median(pearsons)
-    var baseline: [String: JSONValue] = ["matched_pearson_median": .double(matchedMedian)]
+    var baseline: [String: JSONValue] = ["matched_pearson_median": .double(matchedMedian), "mismatched_pairs": .int(Int64(mismatched.count))]
     var z: Double? = nil
     if mismatched.count >= 2 {
       let m = mismatched.reduce(0, +) / Double(mismatched.count)

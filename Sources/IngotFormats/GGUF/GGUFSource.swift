@@ -62,6 +62,9 @@ public final class GGUFSource: TensorSource, @unchecked Sendable {
       let kvHeads: Int64
       if case .int(let kv)? = meta(architecture + ".attention.head_count_kv") {
         guard kv > 0, kv < 1 << 20 else { throw GGUFError.badKey(file: path, key: architecture + ".attention.head_count_kv", reason: "must be between 1 and 2^20") }
+        guard heads % kv == 0 else {
+          throw GGUFError.badKey(file: path, key: architecture + ".attention.head_count_kv", reason: "\(kv) does not divide head_count \(heads)")
+        }
         kvHeads = kv
       } else {
         kvHeads = heads
