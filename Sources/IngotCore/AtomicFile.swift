@@ -41,32 +41,34 @@ public final class AtomicFile {
 
   /// A file that will replace `path` (which may exist and may be what the
   /// caller reads: the old file stays intact until `commit` renames over it).
-  public init(replacing path: String) throws(FileError) {
+  /// - Parameter hiddenName: skip O_TMPFILE and stage under a hidden name,
+  ///   as on file systems without it (tests take this path on purpose).
+  public init(replacing path: String, hiddenName: Bool = false) throws(FileError) {
     self.path = path
     let dir = path.contains("/") ? String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)]) : "."
     directory = dir.isEmpty ? "/" : dir
-    var fd = open(directory, Self.oTmpFile | O_RDWR | O_CLOEXEC, 0o644)
+    var fd = hiddenName ? -1 : open(directory, Self.oTmpFile | O_RDWR | O_CLOEXEC, 0o644)
     if fd < 0 {
+      // The descriptor O_EXCL created is the one kept: reopening the name
+      // would race with whoever can write the directory.
       let (named, name) = try Self.createHidden(directory: directory, target: path) { name in
-        open(name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644) >= 0 ? 0 : errno
+        let fd = open(name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
+        return fd >= 0 ? (0, fd) : (errno, nil)
       }
-      fd = named
+      fd = named ?? -1
       tempName = name
     }
     self.fd = fd
   }
 
   /// Tries fresh `.NAME.tmp-PID-RANDOM` names until `create` succeeds (it
-  /// returns 0 or errno; EEXIST moves on to another name).
-  static func createHidden(directory: String, target: String, _ create: (String) -> Int32) throws(FileError) -> (Int32, String) {
+  /// returns 0 or errno, and the descriptor it opened, if any; EEXIST moves
+  /// on to another name).
+  static func createHidden(directory: String, target: String, _ create: (String) -> (Int32, Int32?)) throws(FileError) -> (Int32?, String) {
     for _ in 0..<16 {
       let name = "\(directory)/.\(baseName(target)).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-      let code = create(name)
-      if code == 0 {
-        let fd = open(name, O_RDWR | O_NOFOLLOW | O_CLOEXEC)
-        guard fd >= 0 else { throw .io(file: target, operation: "open temporary file", errno: errno) }
-        return (fd, name)
-      }
+      let (code, fd) = create(name)
+      if code == 0 { return (fd, name) }
       guard code == EEXIST else { throw .io(file: target, operation: "create temporary file", errno: code) }
     }
     throw .io(file: target, operation: "create temporary file", errno: EEXIST)
@@ -123,10 +125,9 @@ public final class AtomicFile {
     guard fsync(fd) == 0 else { throw .io(file: path, operation: "fsync", errno: errno) }
     if tempName == nil {
       let fd = self.fd
-      let (linked, name) = try Self.createHidden(directory: directory, target: path) { name in
-        linkat(AT_FDCWD, "/proc/self/fd/\(fd)", AT_FDCWD, name, AT_SYMLINK_FOLLOW) == 0 ? 0 : errno
+      let (_, name) = try Self.createHidden(directory: directory, target: path) { name in
+        (linkat(AT_FDCWD, "/proc/self/fd/\(fd)", AT_FDCWD, name, AT_SYMLINK_FOLLOW) == 0 ? 0 : errno, nil)
       }
-      close(linked)
       tempName = name
     }
     guard let staging = tempName, rename(staging, path) == 0 else { throw .io(file: path, operation: "rename", errno: errno) }

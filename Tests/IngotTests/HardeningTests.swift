@@ -612,4 +612,41 @@ import CZlib
     #expect(r.status == 1)
     #expect(try readFile(tmp.file("out.npy")) == [1, 2, 3])
   }
+
+  /// Where O_TMPFILE is missing: a fresh random hidden name created with
+  /// O_EXCL | O_NOFOLLOW, the descriptor kept; a link planted at the old
+  /// predictable name is never followed.
+  @Test func theStagingFallbackNeverFollowsAPlantedLink() throws {
+    let tmp = TempDir()
+    defer { tmp.cleanup() }
+    try writeFile(tmp.file("victim"), Array("untouched".utf8))
+    let planted = tmp.file(".out.tmp-\(getpid())")
+    try FileManager.default.createSymbolicLink(atPath: planted, withDestinationPath: tmp.file("victim"))
+    let file = try AtomicFile(replacing: tmp.file("out"), hiddenName: true)
+    try file.write(Array("new".utf8), at: 0)
+    try file.commit()
+    #expect(try readFile(tmp.file("out")) == Array("new".utf8))
+    #expect(try readFile(tmp.file("victim")) == Array("untouched".utf8))
+    let left = try FileManager.default.contentsOfDirectory(atPath: tmp.path).sorted()
+    #expect(left == [".out.tmp-\(getpid())", "out", "victim"])
+  }
+
+  /// The limits table in the spec and in the README is Limits.table: same
+  /// names, same values, same order.
+  @Test func documentedLimitsAreTheEnforcedOnes() throws {
+    for doc in ["formats/ingot-v1.md", "README.md"] {
+      let text = String(decoding: try readFile(Fixtures.repoRoot + "/" + doc), as: UTF8.self)
+      var rows: [(String, String)] = []
+      for line in text.split(separator: "\n") where line.hasPrefix("| `max") {
+        let cells = line.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+        rows.append((cells[0].trimmingCharacters(in: CharacterSet(charactersIn: "`")), cells[1]))
+      }
+      #expect(rows.map(\.0) == Limits.table.map(\.name), "\(doc)")
+      for ((name, shown), limit) in Swift.zip(rows, Limits.table) {
+        let value = shown.split(separator: " ").first.map(String.init) ?? ""
+        let parsed = value.hasPrefix("2^") ? Int(value.dropFirst(2)).map { 1 << $0 } : Int(value)
+        #expect(parsed == limit.value, "\(doc): \(name) shows \(shown), enforces \(limit.value)")
+      }
+    }
+  }
 }
