@@ -194,3 +194,17 @@ public func writeSafetensorsF32(_ path: String, _ tensors: [(String, [Int], [Flo
 public func halfToDouble(_ h: UInt16) -> Double {
   decodeValues([UInt8(h & 0xFF), UInt8(h >> 8)], dtype: .f16)?.first ?? .nan
 }
+
+/// Protocol-buffer wire bytes for hand-built ONNX files.
+public enum Wire {
+  public static func varint(_ v: UInt64) -> [UInt8] {
+    var v = v, out: [UInt8] = []
+    repeat {
+      out.append(UInt8(v & 0x7F) | (v >= 0x80 ? 0x80 : 0))
+      v >>= 7
+    } while v > 0
+    return out
+  }
+  /// A length-delimited field.
+  public static func field(_ n: UInt64, _ bytes: [UInt8]) -> [UInt8] { varint(n << 3 | 2) + varint(UInt64(bytes.count)) + bytes }
+}

@@ -546,15 +546,7 @@ import CZlib
     try writeFile(tmp.file("array.gguf"), gguf(kvs: [str("a") + le(UInt32(9)) + le(UInt32(0)) + le(UInt64(n)) + [UInt8](repeating: 1, count: n)], tensors: []))
     if case .limit(_, _, _, Limits.maxMetadataArrayLength)? = refusal([tmp.file("array.gguf")]) as? GGUFError {} else { Issue.record("array") }
     // ONNX: one packed dims field of a million varints.
-    func varint(_ v: UInt64) -> [UInt8] {
-      var v = v, out: [UInt8] = []
-      repeat {
-        out.append(UInt8(v & 0x7F) | (v >= 0x80 ? 0x80 : 0))
-        v >>= 7
-      } while v > 0
-      return out
-    }
-    func field(_ n: UInt64, _ bytes: [UInt8]) -> [UInt8] { varint(n << 3 | 2) + varint(UInt64(bytes.count)) + bytes }
+    let (varint, field) = (Wire.varint, Wire.field)
     let tensor = field(1, [UInt8](repeating: 1, count: 1 << 20)) + varint(2 << 3) + varint(1) + field(8, Array("w".utf8))
     try writeFile(tmp.file("dims.onnx"), varint(1 << 3) + varint(8) + field(7, field(5, tensor)))
     if case .badDims(_, "w", let dims)? = refusal([tmp.file("dims.onnx")]) as? ONNXError { #expect(dims.count == Limits.maxDimensions + 1) } else {

@@ -58,15 +58,8 @@ import Testing
 
 /// Typed float data as ONNX writers may emit it (issue 15 #6).
 @Suite struct ONNXTypedDataTests {
-  func varint(_ v: UInt64) -> [UInt8] {
-    var v = v, out: [UInt8] = []
-    repeat {
-      out.append(UInt8(v & 0x7F) | (v >= 0x80 ? 0x80 : 0))
-      v >>= 7
-    } while v > 0
-    return out
-  }
-  func field(_ n: UInt64, _ bytes: [UInt8]) -> [UInt8] { varint(n << 3 | 2) + varint(UInt64(bytes.count)) + bytes }
+  func varint(_ v: UInt64) -> [UInt8] { Wire.varint(v) }
+  func field(_ n: UInt64, _ bytes: [UInt8]) -> [UInt8] { Wire.field(n, bytes) }
   func f32(_ x: Float) -> [UInt8] { withUnsafeBytes(of: x.bitPattern.littleEndian) { Array($0) } }
 
   /// A ModelProto whose graph holds one initializer.
