@@ -52,6 +52,9 @@ public final class ContainerWriter: TensorSink {
         throw ContainerError.invalidTensor(file: path, tensor: t.name, reason: "a tensor name must be 1 to \(Limits.maxTensorNameBytes) bytes (maxTensorNameBytes)")
       }
       guard names.insert(t.name).inserted else { throw ContainerError.invalidTensor(file: path, tensor: t.name, reason: "duplicate tensor name") }
+      guard t.shape.count <= Limits.maxDimensions else {
+        throw ContainerError.invalidTensor(file: path, tensor: t.name, reason: "\(t.shape.count) dimensions, over \(Limits.maxDimensions) (maxDimensions)")
+      }
     }
     planned = plan
     let placeholder = String(repeating: "0", count: 64)

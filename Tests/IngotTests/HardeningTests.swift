@@ -579,7 +579,12 @@ import CZlib
     try writeFile(tmp.file("e.npz"), zip([(".npy", npy, 0, npy.count, crc(npy))]))
     try writeFile(tmp.file("e.gguf"), gguf(kvs: [], tensors: [("", [8], 0, 0)]))
     try writeFile(tmp.file("long.safetensors"), safetensors([(String(repeating: "x", count: Limits.maxTensorNameBytes + 1), [1])]))
-    for f in ["e.safetensors", "e.npz", "e.gguf", "long.safetensors"] {
+    let header = CanonicalJSON.encode(["w": ["dtype": "F32", "shape": .ints([Int](repeating: 1, count: Limits.maxDimensions + 1)), "data_offsets": .ints([0, 4])]])
+    try writeFile(tmp.file("dims.safetensors"), le(UInt64(header.count)) + header + le(Float(1).bitPattern))
+    if case .invalidSchema(_, let reason)? = refusal([tmp.file("dims.safetensors")]) as? SafetensorsError { #expect(reason.contains("maxDimensions")) } else {
+      Issue.record("dims: \(String(describing: refusal([tmp.file("dims.safetensors")])))")
+    }
+    for f in ["e.safetensors", "e.npz", "e.gguf", "long.safetensors", "dims.safetensors"] {
       #expect(throws: (any Error).self, "\(f)") { _ = try ConvertAction(sources: [tmp.file(f)], output: tmp.file("x.ingot")).run() }
       #expect(!FileManager.default.fileExists(atPath: tmp.file("x.ingot")), "\(f)")
     }

@@ -101,6 +101,7 @@ public final class SafetensorsFile: @unchecked Sendable {
       throw .unknownDType(file: file, tensor: name, dtype: dtypeName)
     }
     guard let dims = o["shape"]?.arrayValue else { throw schema("missing shape") }
+    guard dims.count <= Limits.maxDimensions else { throw schema("\(dims.count) dimensions, over \(Limits.maxDimensions) (maxDimensions)") }
     var shape: [Int] = []
     for d in dims {
       guard let v = d.intValue, v >= 0 else { throw schema("shape holds a negative or non-integer value") }
