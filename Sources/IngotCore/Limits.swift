@@ -11,8 +11,10 @@ public enum Limits {
   public static let maxDimensions = 16
   /// Bytes of one tensor name, in every format (and never empty).
   public static let maxTensorNameBytes = 4096
-  /// Elements of one GGUF metadata array.
-  public static let maxMetadataArrayLength = 1 << 24
+  /// Elements of one GGUF metadata array (the largest vocabularies hold
+  /// about 262k tokens; each element costs a JSONValue while parsing, so
+  /// the limit also bounds that memory, to about 100 MB).
+  public static let maxMetadataArrayLength = 1 << 22
   /// Bytes of one metadata string (GGUF values, companion text files).
   public static let maxMetadataStringBytes = 64 << 20
   /// Nesting of JSON (headers, config.json, indexes).
