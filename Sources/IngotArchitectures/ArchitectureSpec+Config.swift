@@ -121,5 +121,18 @@ extension ArchitectureSpec {
     if let p = c.maxPositions, p <= 0, positions == .learned {
       throw .outOfRange(key: key(.maxPositions), value: Int64(p), reason: "must be positive")
     }
+    // The sizes kernels multiply before any weight's shape is compared:
+    // each product must be one a file could hold (each factor alone is
+    // below maxConfigValue, but two of them can overflow).
+    let products: [(Field, Int, Int)] = [
+      (.heads, c.heads, c.headDim), (.kvHeads, c.kvHeads, c.headDim), (.vocabSize, c.vocabSize, c.hiddenSize),
+      (.intermediateSize, c.intermediateSize, c.hiddenSize), (.maxPositions, c.maxPositions ?? 0, c.hiddenSize),
+    ]
+    for (field, a, b) in products {
+      let (p, overflow) = a.multipliedReportingOverflow(by: b)
+      guard !overflow, p < Limits.maxConfigValue else {
+        throw .outOfRange(key: key(field), value: Int64(a), reason: "times \(b) exceeds 2^40 elements")
+      }
+    }
   }
 }

@@ -146,6 +146,17 @@ import CZlib
       ("hidden_size", .int(1 << 40)), ("head_dim", .int(1 << 61)), ("vocab_size", 0), ("vocab_size", -5),
       ("vocab_size", 10), ("intermediate_size", 100_000), ("num_hidden_layers", 3), ("head_dim", 7),
     ]
+    // Factors that pass alone but whose product overflows (heads × head_dim).
+    let big = try llamaFolder(tmp, "big") {
+      $0["num_attention_heads"] = .int(1 << 39)
+      $0["num_key_value_heads"] = .int(1 << 39)
+      $0["head_dim"] = .int(1 << 39)
+    }
+    _ = try ConvertAction(sources: [big], output: tmp.file("big.ingot")).run()
+    #expect { _ = try ForwardAction(input: tmp.file("big.ingot"), tokens: [1, 2, 3]).run() } throws: { error in
+      if case .inFile(_, .config(.outOfRange))? = error as? RuntimeError { return true }
+      return false
+    }
     for (i, (key, value)) in edits.enumerated() {
       let dir = try llamaFolder(tmp, "m\(i)") { $0[key] = value }
       _ = try ConvertAction(sources: [dir], output: tmp.file("m\(i).ingot")).run()
