@@ -39,7 +39,12 @@ import CZlib
     for _ in 0..<n { dicts += [0x7D, 0x4B, 0x01] }  // EMPTY_DICT, BININT1 1 (the key for the next one)
     dicts.removeLast(2)
     dicts += [UInt8](repeating: 0x73, count: n - 1) + [0x2E]
-    for (name, bytes) in [("lists.pkl", lists), ("dicts.pkl", dicts)] {
+    // A list appended to itself through the memo (a cycle), and a dict set
+    // into itself: refused or not, they must not leak (LeakSanitizer in
+    // tools/fuzz found the first).
+    let cycle: [UInt8] = [0x80, 0x02, 0x5D, 0x71, 0x00, 0x68, 0x00, 0x61, 0x2E]
+    let selfDict: [UInt8] = [0x80, 0x02, 0x7D, 0x71, 0x00, 0x4B, 0x01, 0x68, 0x00, 0x73, 0x2E]
+    for (name, bytes) in [("lists.pkl", lists), ("dicts.pkl", dicts), ("cycle.pkl", cycle), ("self.pkl", selfDict)] {
       try writeFile(tmp.file(name), bytes)
       // Dicts stop at the name walk's depth limit; lists hold no tensors.
       let e = refusal([tmp.file(name)]) as? PyTorchError

@@ -37,6 +37,10 @@ struct PickleDecoder {
   /// Every storage a persistent id named, by key (legacy files need their
   /// element sizes to find the storages that follow the pickles).
   var storages: [String: StorageRef] = [:]
+  /// Every list and dict this decoder built, emptied when the values are
+  /// no longer needed (a pickle can append a list to itself: a cycle that
+  /// reference counting alone would leak).
+  let arena = PickleArena()
 
   init(bytes: UnsafeRawBufferPointer, file: String, part: String) {
     cursor = ByteCursor(bytes)
@@ -117,10 +121,10 @@ struct PickleDecoder {
       case 0x2E:  // STOP
         return try pop()
       case 0x28: marks.append(stack.count)  // MARK
-      case 0x7D: try push(.dict(DictBox()))  // EMPTY_DICT
-      case 0x5D: try push(.list(ListBox()))  // EMPTY_LIST
+      case 0x7D: try push(.dict(arena.dict()))  // EMPTY_DICT
+      case 0x5D: try push(.list(arena.list()))  // EMPTY_LIST
       case 0x29: try push(.tuple([]))  // EMPTY_TUPLE
-      case 0x8F: try push(.list(ListBox()))  // EMPTY_SET (kept as a list)
+      case 0x8F: try push(.list(arena.list()))  // EMPTY_SET (kept as a list)
       case 0x74: try pushTuple { () throws(PyTorchError) in try popMark() }  // TUPLE
       case 0x85: try pushTuple { () throws(PyTorchError) in [try pop()] }  // TUPLE1
       case 0x86:  // TUPLE2
@@ -258,7 +262,7 @@ struct PickleDecoder {
       guard case .tuple(let a) = args else { throw fail("\(name) called without an argument tuple") }
       switch name {
       case "collections.OrderedDict":
-        return .dict(DictBox())
+        return .dict(arena.dict())
       case "torch.Size":
         return a.first ?? .tuple([])
       case "torch._utils._rebuild_parameter":

@@ -66,6 +66,38 @@ final class DictBox {
   }
 }
 
+/// Owns every box one decoder made. `clear()` (or the arena's deinit)
+/// empties them all, which breaks any cycle the memo allowed; the boxes are
+/// then freed one by one with nothing left inside.
+final class PickleArena {
+  var lists: [ListBox] = []
+  var dicts: [DictBox] = []
+
+  func list() -> ListBox {
+    let b = ListBox()
+    lists.append(b)
+    return b
+  }
+
+  func dict() -> DictBox {
+    let b = DictBox()
+    dicts.append(b)
+    return b
+  }
+
+  func clear() {
+    for b in lists { b.items = [] }
+    for b in dicts {
+      b.values = [:]
+      b.keys = []
+    }
+    lists = []
+    dicts = []
+  }
+
+  deinit { clear() }
+}
+
 /// Frees nested lists and dicts iteratively. A pickle can chain a million
 /// of them in a few bytes (APPEND into the list below, through the memo);
 /// freed the ordinary way, each deinit would release the next from inside

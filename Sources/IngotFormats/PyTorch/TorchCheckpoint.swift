@@ -32,6 +32,7 @@ public final class TorchCheckpoint: TensorSource, @unchecked Sendable {
     var entries: [String: ZipArchive.Entry] = [:]
     var ranges: [String: Range<Int>] = [:]
     var big = false
+    var arena: PickleArena
     if isZip {
       let zip = try ZipArchive(file: file)
       archive = zip
@@ -48,16 +49,17 @@ public final class TorchCheckpoint: TensorSource, @unchecked Sendable {
       guard pkl.size <= Limits.maxPickleBytes else {
         throw PyTorchError.limit(file: path, part: "data.pkl", what: "bytes (maxPickleBytes)", limit: Limits.maxPickleBytes)
       }
-      (root, storages) = try zip.withEntry(pkl) { bytes in
+      (root, storages, arena) = try zip.withEntry(pkl) { bytes in
         var d = PickleDecoder(bytes: bytes, file: path, part: "data.pkl")
         let v = try d.decode()
-        return (v, d.storages)
+        return (v, d.storages, d.arena)
       }
     } else {
       archive = nil
       let all = file.all
       let magic: [UInt8] = [0x80, 0x02, 0x8A, 0x0A, 0x6C, 0xFC, 0x9C, 0x46, 0xF9, 0x20, 0x6A, 0xA8, 0x50, 0x19, 0x2E]
       var decoder = PickleDecoder(bytes: all, file: path, part: "pickle 1 of 5")
+      arena = decoder.arena
       if all.count >= magic.count && Array(all[0..<magic.count]) == magic {
         // Legacy format: magic, protocol version, sys_info, the object, storage keys.
         decoder.position = magic.count
@@ -112,6 +114,9 @@ public final class TorchCheckpoint: TensorSource, @unchecked Sendable {
       default: break
       }
     }
+    // The boxes are emptied when init ends, thrown or not: names, shapes
+    // and storages have been copied out by then.
+    defer { arena.clear() }
     try walk(root, "", 0)
     guard !items.isEmpty else { throw PyTorchError.noTensors(file: path) }
     var seen = Set<String>()
