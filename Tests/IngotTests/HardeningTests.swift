@@ -469,6 +469,11 @@ import CZlib
       }
     }
     #expect(terminalSafe("a\u{1B}b\nc", newlines: true) == "a\\u{1b}b\nc")
+    // JSON output stays valid JSON, with the same names, and inert.
+    let json = try run(ingotBinary(), ["inspect", "--json", tmp.file("e.safetensors")])
+    #expect(!json.stdout.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x9B || $0.value == 0x202E })
+    let parsed = try JSONParser.parse(Array(json.stdout.utf8))
+    #expect(parsed["tensors"]?.arrayValue?.first?["name"]?.stringValue == name)
   }
 
   // MARK: 13: canonical JSON numbers, against Python itself

@@ -46,6 +46,25 @@ public struct IngotCommand: ParsableCommand {
   }
 }
 
+/// Canonical JSON already escapes C0 controls; the C1 controls and
+/// bidirectional overrides it leaves raw are written as JSON's own `\uXXXX`
+/// escapes (the same string to a parser, inert on a terminal). The terminal
+/// escaping of `print` would make invalid JSON of them.
 func printJSON(_ value: JSONValue) {
-  print(CanonicalJSON.string(value))
+  Swift.print(jsonTerminalSafe(CanonicalJSON.string(value)))
+}
+
+func jsonTerminalSafe(_ json: String) -> String {
+  let safe = terminalSafe(json)
+  guard safe != json else { return json }
+  var out = ""
+  for s in json.unicodeScalars {
+    if terminalSafe(String(s)) != String(s) {
+      let hex = String(s.value, radix: 16)
+      out += "\\u" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
+    } else {
+      out.unicodeScalars.append(s)
+    }
+  }
+  return out
 }
