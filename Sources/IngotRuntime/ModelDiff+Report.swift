@@ -137,7 +137,7 @@ extension ModelDiff {
     let pearsonEvidence = matchedMedian > 0.5 && (z ?? 10) > 3 && (controlMedian.map { matchedMedian - $0 > 0.3 } ?? true)
     if pearsonEvidence { decided.append("matched-pair Pearson median \(formatFixed(matchedMedian, 4)) far above its baselines") }
     let permutationEvidence = combined < -6
-    if permutationEvidence { decided.append("row-matching test combined p = 1e\(formatFixed(combined, 1))") }
+    if permutationEvidence { decided.append("row-matching test combined p " + (combined <= -300 ? "< 1e-300" : "= 10^\(formatFixed(combined, 1))")) }
     report["verdict"] = .string(decided.isEmpty ? "no-evidence" : "derived")
     report["decided_by"] = .array(decided.map { .string($0) })
     report["caveats"] = .array([
