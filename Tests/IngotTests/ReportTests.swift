@@ -146,6 +146,53 @@ import Testing
     #expect(Double(pixels.count - background) / Double(pixels.count) > 0.02, "the page is (nearly) blank")
     #expect(colours > 20)
   }
+
+  /// A 300-tensor Llama-shaped model (42 blocks of seven matrices, six
+  /// more), quantized: the page stays under 2 MB, and Chromium renders it in
+  /// under 2 s beyond what it takes for an empty page.
+  @Test func aThreeHundredTensorReportIsSmallAndFast() throws {
+    let tmp = TempDir()
+    defer { tmp.cleanup() }
+    var header: [String: JSONValue] = [:], data: [UInt8] = []
+    var names = ["model.norm.weight", "model.embed_tokens.weight", "lm_head.weight", "x.a.weight", "x.b.weight", "x.c.weight"]
+    for l in 0..<42 {
+      for p in ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj", "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj"] {
+        names.append("model.layers.\(l).\(p).weight")
+      }
+    }
+    var rng = SplitMix64(seed: 300)
+    for n in names {
+      let vector = n.hasSuffix("norm.weight") || n.hasPrefix("x.")
+      let count = vector ? 32 : 32 * 32
+      let bytes = (0..<count).flatMap { _ in withUnsafeBytes(of: (Float(Int(rng.next() % 2001)) / 1000 - 1).bitPattern.littleEndian) { Array($0) } }
+      header[n] = ["dtype": "F32", "shape": .ints(vector ? [32] : [32, 32]), "data_offsets": .ints([data.count, data.count + bytes.count])]
+      data += bytes
+    }
+    #expect(names.count == 300)
+    let h = CanonicalJSON.encode(.object(header))
+    try writeFile(tmp.file("m.safetensors"), withUnsafeBytes(of: UInt64(h.count).littleEndian) { Array($0) } + h + data)
+    _ = try ConvertAction(sources: [tmp.file("m.safetensors")], output: tmp.file("m.ingot")).run()
+    _ = try QuantizeAction(sources: [tmp.file("m.ingot")], output: tmp.file("q.ingot"), scheme: .int4()).run()
+    var action = ReportAction(model: tmp.file("q.ingot"), output: tmp.file("r.html"))
+    action.force = true
+    let r = try action.run()
+    #expect(r.bytes < 2 << 20, "\(r.bytes) bytes")
+    guard let chromium = Self.chromium else {
+      print("skipped: chromium is not installed (tools/test installs it)")
+      return
+    }
+    try writeFile(tmp.file("empty.html"), Array("<!DOCTYPE html><title>x</title>".utf8))
+    func seconds(_ page: String) throws -> Double {
+      let start = DispatchTime.now().uptimeNanoseconds
+      let out = try run(chromium, ["--headless", "--no-sandbox", "--disable-gpu", "--window-size=1280,2400", "--screenshot=" + tmp.file("s.png"), "file://" + page])
+      #expect(out.status == 0)
+      return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    }
+    _ = try seconds(tmp.file("empty.html"))  // the first start warms the caches
+    let empty = try seconds(tmp.file("empty.html")), report = try seconds(tmp.file("r.html"))
+    print("report of 300 tensors: \(r.bytes) bytes, rendered in \(report) s (an empty page: \(empty) s)")
+    #expect(report - empty < 2, "rendering took \(report - empty) s beyond an empty page")
+  }
 }
 
 /// Just enough PNG (8-bit RGB or RGBA, no interlace) to look at a screenshot.

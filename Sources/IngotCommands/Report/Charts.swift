@@ -81,7 +81,7 @@ enum Charts {
         + "<text class=\"axis\" x=\"\(left - 6)\" y=\"\(HTML.number(y + 4, 1))\" text-anchor=\"end\">\(HTML.number(f * top, 1))</text>"
     }.joined()
     return "<svg class=\"chart\" width=\"\(width)\" height=\"\(height + bottom)\" viewBox=\"0 0 \(width) \(height + bottom)\" role=\"img\" aria-label=\(HTML.attribute(cls + " in " + unit))>"
-      + ticks + marks + labels + "<text class=\"axis\" x=\"\(left - 6)\" y=\"\(height + 28)\" text-anchor=\"end\">\(HTML.text(unit))</text></svg>"
+      + ticks + marks + labels + "<text class=\"axis\" x=\"2\" y=\"\(height + 28)\">\(HTML.text(unit))</text></svg>"
   }
 
   /// Values on one logarithmic axis (KLD percentiles): a dot and a label each.
