@@ -26,7 +26,7 @@ public struct ReportAction: Sendable {
 
   static func readJSON(_ path: String) throws -> JSONValue {
     let file = try MappedFile(path: path)
-    do { return try JSONParser.parse(file.all) } catch { throw PipelineErrorShim.notJSON(path, error.description) }
+    do { return try JSONParser.parse(file.all) } catch { throw ReportError.notJSON(file: path, reason: error.description) }
   }
 
   /// The page, without writing it.
@@ -56,15 +56,5 @@ public struct ReportAction: Sendable {
     try file.write(page, at: 0)
     try file.commit()
     return (output, page.count)
-  }
-}
-
-/// A report input that is not JSON.
-enum PipelineErrorShim: Error, ReportableError {
-  case notJSON(String, String)
-  var description: String {
-    switch self {
-    case .notJSON(let path, let reason): "\(path): not JSON (\(reason))"
-    }
   }
 }
