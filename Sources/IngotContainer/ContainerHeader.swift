@@ -130,8 +130,19 @@ public struct ContainerHeader: Equatable, Sendable {
     signature = o["signature"]
   }
 
+  /// The rules a tensor's name and rank follow, shared by the reader and
+  /// the writer (which must never write what the reader refuses); nil
+  /// when they hold.
+  public static func problem(name: String, rank: Int) -> String? {
+    if name.isEmpty || name.utf8.count > Limits.maxTensorNameBytes {
+      return "a tensor name must be 1 to \(Limits.maxTensorNameBytes) bytes (maxTensorNameBytes)"
+    }
+    if rank > Limits.maxDimensions { return "\(rank) dimensions, over \(Limits.maxDimensions) (maxDimensions)" }
+    return nil
+  }
+
   static func parseTensor(_ item: JSONValue, index: Int, file: String) throws(ContainerError) -> TensorEntry {
-    guard let name = item["name"]?.stringValue, !name.isEmpty, name.utf8.count <= Limits.maxTensorNameBytes else {
+    guard let name = item["name"]?.stringValue, problem(name: name, rank: 0) == nil else {
       throw .invalidHeader(file: file, reason: "tensor #\(index) has no name, or one over \(Limits.maxTensorNameBytes) bytes (maxTensorNameBytes)")
     }
     func bad(_ reason: String) -> ContainerError { .invalidTensor(file: file, tensor: name, reason: reason) }

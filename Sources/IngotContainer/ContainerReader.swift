@@ -63,10 +63,7 @@ public final class ContainerReader: TensorSource, @unchecked Sendable {
       }
       if s.length > 0 { ranges.append((s.offset..<end, t.name)) }
     }
-    ranges.sort { $0.0.lowerBound < $1.0.lowerBound }
-    for i in ranges.indices.dropFirst() where ranges[i].0.lowerBound < ranges[i - 1].0.upperBound {
-      throw .overlappingTensors(file: file, a: ranges[i - 1].1, b: ranges[i].1)
-    }
+    if let (a, b) = firstOverlap(ranges.map { (range: $0.0, tag: $0.1) }) { throw .overlappingTensors(file: file, a: a, b: b) }
   }
 
   /// Each step must consume what the previous one produced, and the last must

@@ -48,13 +48,10 @@ public final class ContainerWriter: TensorSink {
     // before the first payload byte.
     var names = Set<String>()
     for t in plan.tensors {
-      guard !t.name.isEmpty, t.name.utf8.count <= Limits.maxTensorNameBytes else {
-        throw ContainerError.invalidTensor(file: path, tensor: t.name, reason: "a tensor name must be 1 to \(Limits.maxTensorNameBytes) bytes (maxTensorNameBytes)")
+      if let problem = ContainerHeader.problem(name: t.name, rank: t.shape.count) {
+        throw ContainerError.invalidTensor(file: path, tensor: t.name, reason: problem)
       }
       guard names.insert(t.name).inserted else { throw ContainerError.invalidTensor(file: path, tensor: t.name, reason: "duplicate tensor name") }
-      guard t.shape.count <= Limits.maxDimensions else {
-        throw ContainerError.invalidTensor(file: path, tensor: t.name, reason: "\(t.shape.count) dimensions, over \(Limits.maxDimensions) (maxDimensions)")
-      }
     }
     planned = plan
     let placeholder = String(repeating: "0", count: 64)

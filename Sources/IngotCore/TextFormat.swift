@@ -32,14 +32,17 @@ public func formatFixed(_ value: Double, _ digits: Int) -> String {
 /// - Parameter newlines: keep line feeds (multi-line reports whose lines
 ///   were built from already-escaped parts); an error line escapes them too.
 public func terminalSafe(_ text: String, newlines: Bool = false) -> String {
-  func unsafe(_ v: UInt32) -> Bool {
-    (v < 0x20 && v != 0x09 && !(newlines && v == 0x0A)) || (0x7F...0x9F).contains(v) || (0x202A...0x202E).contains(v)
-      || (0x2066...0x2069).contains(v) || v == 0x200E || v == 0x200F || v == 0x061C
-  }
-  guard text.unicodeScalars.contains(where: { unsafe($0.value) }) else { return text }
+  guard text.unicodeScalars.contains(where: { isTerminalUnsafe($0, newlines: newlines) }) else { return text }
   var out = ""
   for s in text.unicodeScalars {
-    if unsafe(s.value) { out += "\\u{" + String(s.value, radix: 16) + "}" } else { out.unicodeScalars.append(s) }
+    if isTerminalUnsafe(s, newlines: newlines) { out += "\\u{" + String(s.value, radix: 16) + "}" } else { out.unicodeScalars.append(s) }
   }
   return out
+}
+
+/// What terminalSafe escapes.
+public func isTerminalUnsafe(_ s: Unicode.Scalar, newlines: Bool = false) -> Bool {
+  let v = s.value
+  return (v < 0x20 && v != 0x09 && !(newlines && v == 0x0A)) || (0x7F...0x9F).contains(v) || (0x202A...0x202E).contains(v)
+    || (0x2066...0x2069).contains(v) || v == 0x200E || v == 0x200F || v == 0x061C
 }

@@ -41,7 +41,7 @@ struct ReportData {
     var rows: [(String, String, Double)] = []
     var bits = 0, elements = 0
     for t in header.tensors {
-      let n = t.shape.reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }
+      let n = elementCount(t.shape) ?? 0  // the reader proved it fits
       let payload = t.storage.chunks?.encodedLength ?? t.storage.length
       rows.append((t.name, t.encoding.kind, n > 0 ? Double(payload) * 8 / Double(n) : 0))
       bits += payload * 8

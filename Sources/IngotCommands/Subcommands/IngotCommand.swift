@@ -55,11 +55,10 @@ func printJSON(_ value: JSONValue) {
 }
 
 func jsonTerminalSafe(_ json: String) -> String {
-  let safe = terminalSafe(json)
-  guard safe != json else { return json }
+  guard json.unicodeScalars.contains(where: { isTerminalUnsafe($0) }) else { return json }
   var out = ""
   for s in json.unicodeScalars {
-    if terminalSafe(String(s)) != String(s) {
+    if isTerminalUnsafe(s) {
       let hex = String(s.value, radix: 16)
       out += "\\u" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
     } else {

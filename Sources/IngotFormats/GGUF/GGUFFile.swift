@@ -87,9 +87,8 @@ public final class GGUFFile: @unchecked Sendable {
     }
     // Two tensors over the same bytes would count one payload twice (300
     // infos at one offset turn 1 MB into 300): every range is its own.
-    let byStart = tensors.indices.filter { !tensors[$0].range.isEmpty }.sorted { tensors[$0].range.lowerBound < tensors[$1].range.lowerBound }
-    for (a, b) in zip(byStart, byStart.dropFirst()) where tensors[b].range.lowerBound < tensors[a].range.upperBound {
-      throw GGUFError.overlappingData(file: path, tensor: tensors[b].name, other: tensors[a].name)
+    if let (a, b) = firstOverlap(tensors.map { (range: $0.range, tag: $0.name) }) {
+      throw GGUFError.overlappingData(file: path, tensor: b, other: a)
     }
     metadata = meta
     self.tensors = tensors

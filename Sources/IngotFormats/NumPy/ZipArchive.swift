@@ -118,9 +118,8 @@ public struct ZipArchive: Sendable {
     }
     // Entries whose data overlap (distinct local headers over one deflate
     // stream) would make its work count once per entry.
-    let byStart = entries.indices.filter { !entries[$0].data.isEmpty }.sorted { entries[$0].data.lowerBound < entries[$1].data.lowerBound }
-    for (a, b) in zip(byStart, byStart.dropFirst()) where entries[b].data.lowerBound < entries[a].data.upperBound {
-      throw NumpyError.zip(file: path, entry: entries[b].name, offset: entries[b].data.lowerBound, reason: "shares its data with entry \(entries[a].name)")
+    if let (a, b) = firstOverlap(entries.map { (range: $0.data, tag: $0) }) {
+      throw NumpyError.zip(file: path, entry: b.name, offset: b.data.lowerBound, reason: "shares its data with entry \(a.name)")
     }
     self.entries = entries
   }
@@ -135,33 +134,11 @@ public struct ZipArchive: Sendable {
     }
     let out = try allocateBuffer(entry.size, file: path)
     defer { out.deallocate() }
-    var stream = z_stream()
-    guard inflateInit2_(&stream, -15, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else { throw bad("zlib init failed") }
-    defer { inflateEnd(&stream) }
-    // zlib counts in 32 bits: feed and drain in pieces of at most 1 GiB,
-    // never past the size the entry declares.
-    let piece = 1 << 30
-    var fed = 0, status = Z_OK
-    while true {
-      if stream.avail_in == 0 && fed < raw.count {
-        let n = min(piece, raw.count - fed)
-        stream.next_in = UnsafeMutablePointer(mutating: raw.baseAddress!.assumingMemoryBound(to: Bytef.self) + fed)  // audited: fed < count
-        stream.avail_in = uInt(n)
-        fed += n
-      }
-      let produced = Int(stream.total_out)
-      let room = min(piece, entry.size - produced)
-      stream.next_out = out.baseAddress!.assumingMemoryBound(to: Bytef.self) + produced  // audited: capacity ≥ 1
-      stream.avail_out = uInt(room)
-      status = inflate(&stream, fed == raw.count ? Z_FINISH : Z_NO_FLUSH)
-      if status == Z_STREAM_END { break }
-      guard status == Z_OK || status == Z_BUF_ERROR, Int(stream.total_out) > produced || stream.avail_in > 0 || fed < raw.count else { break }
-      if room == 0 && Int(stream.total_out) == entry.size { status = Z_BUF_ERROR; break }
+    let (produced, ended) = try inflate(raw, into: out, entry: entry)
+    guard ended, produced == entry.size else {
+      throw bad(produced == entry.size ? "inflates to more than the \(entry.size) bytes it declares" : "corrupted deflate data")
     }
-    guard status == Z_STREAM_END, Int(stream.total_out) == entry.size else {
-      throw bad(status == Z_BUF_ERROR || status == Z_OK ? "inflates to more than the \(entry.size) bytes it declares" : "corrupted deflate data")
-    }
-    let bytes = UnsafeRawBufferPointer(rebasing: out[0..<entry.size])
+    let bytes = UnsafeRawBufferPointer(out)
     guard crc(bytes) == entry.crc32 else { throw bad("CRC-32 mismatch (corrupted entry)") }
     return try body(bytes)
   }
@@ -170,35 +147,45 @@ public struct ZipArchive: Sendable {
   /// entry, inflating no further (inspect reads headers of members that
   /// inflate to gigabytes). The CRC is checked when the whole entry is read.
   public func withPrefix<R>(_ entry: Entry, _ limit: Int, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
-    func bad(_ reason: String) -> NumpyError { .zip(file: path, entry: entry.name, offset: entry.data.lowerBound, reason: reason) }
-    guard let raw = file.bytes(entry.data) else { throw bad("data out of bounds") }
+    guard let raw = file.bytes(entry.data) else {
+      throw NumpyError.zip(file: path, entry: entry.name, offset: entry.data.lowerBound, reason: "data out of bounds")
+    }
     let want = min(limit, entry.size)
     if entry.method == 0 { return try body(UnsafeRawBufferPointer(rebasing: raw[0..<min(want, raw.count)])) }
     let out = try allocateBuffer(want, file: path)
     defer { out.deallocate() }
+    let (produced, _) = try inflate(raw, into: out, entry: entry)
+    return try body(UnsafeRawBufferPointer(rebasing: out[0..<produced]))
+  }
+
+  /// Raw deflate of `raw` into `out`, never past its end: how many bytes
+  /// came out, and whether the stream ended there. zlib counts in 32 bits,
+  /// so input and output go in pieces of at most 1 GiB.
+  func inflate(_ raw: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer, entry: Entry) throws(NumpyError) -> (Int, Bool) {
+    func bad(_ reason: String) -> NumpyError { .zip(file: path, entry: entry.name, offset: entry.data.lowerBound, reason: reason) }
     var stream = z_stream()
     guard inflateInit2_(&stream, -15, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else { throw bad("zlib init failed") }
     defer { inflateEnd(&stream) }
-    // Input in pieces zlib's 32-bit counters take; output stops at `want`.
+    let piece = 1 << 30
     var fed = 0
-    while Int(stream.total_out) < want {
+    while true {
       if stream.avail_in == 0 && fed < raw.count {
-        let n = min(1 << 30, raw.count - fed)
+        let n = min(piece, raw.count - fed)
         stream.next_in = UnsafeMutablePointer(mutating: raw.baseAddress!.assumingMemoryBound(to: Bytef.self) + fed)  // audited: fed < count
         stream.avail_in = uInt(n)
         fed += n
       }
-      let produced = Int(stream.total_out)
-      stream.next_out = out.baseAddress!.assumingMemoryBound(to: Bytef.self) + produced  // audited: want > produced ≥ 0
-      stream.avail_out = uInt(want - produced)
-      let status = inflate(&stream, Z_SYNC_FLUSH)
-      if status == Z_STREAM_END { break }
-      guard status == Z_OK, Int(stream.total_out) > produced || stream.avail_in > 0 || fed < raw.count else {
-        if status == Z_OK || status == Z_BUF_ERROR { break }
-        throw bad("corrupted deflate data")
-      }
+      let (produced, consumed) = (Int(stream.total_out), Int(stream.total_in))
+      // A full buffer still gets one call with no room: it tells whether
+      // the stream ends exactly there or has more to give.
+      stream.next_out = out.baseAddress!.assumingMemoryBound(to: Bytef.self) + produced  // audited: allocateBuffer gives ≥ 1 byte
+      stream.avail_out = uInt(min(piece, out.count - produced))
+      let status = CZlib.inflate(&stream, fed == raw.count ? Z_FINISH : Z_NO_FLUSH)
+      if status == Z_STREAM_END { return (Int(stream.total_out), true) }
+      guard status == Z_OK || status == Z_BUF_ERROR else { throw bad("corrupted deflate data") }
+      let progress = Int(stream.total_out) > produced || Int(stream.total_in) > consumed || (stream.avail_in == 0 && fed < raw.count)
+      if produced == out.count || !progress { return (Int(stream.total_out), false) }
     }
-    return try body(UnsafeRawBufferPointer(rebasing: out[0..<Int(stream.total_out)]))
   }
 
   func crc(_ bytes: UnsafeRawBufferPointer) -> UInt32 {

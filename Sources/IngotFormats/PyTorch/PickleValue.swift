@@ -1,9 +1,5 @@
 import IngotCore
 
-#if canImport(Glibc)
-  import Glibc
-#endif
-
 /// What the pickle decoder builds: plain values, never live objects.
 /// Lists and dicts are boxes because pickles mutate them after creation
 /// (APPEND, SETITEM) through the memo.
@@ -45,11 +41,6 @@ indirect enum PickleValue {
 
 final class ListBox {
   var items: [PickleValue] = []
-  deinit {
-    var all: [PickleValue] = []
-    swap(&all, &items)
-    ReleaseQueue.release(&all)
-  }
 }
 
 final class DictBox {
@@ -59,16 +50,16 @@ final class DictBox {
     if values[key] == nil { keys.append(key) }
     values[key] = value
   }
-  deinit {
-    var all = Array(values.values)
-    values = [:]
-    ReleaseQueue.release(&all)
-  }
 }
 
-/// Owns every box one decoder made. `clear()` (or the arena's deinit)
-/// empties them all, which breaks any cycle the memo allowed; the boxes are
-/// then freed one by one with nothing left inside.
+/// Owns every list and dict one decoder made, until `clear()` (or the
+/// arena's deinit) empties them all. A pickle can chain a million boxes in a
+/// few bytes (APPEND into the list below, through the memo), or append a
+/// list to itself: freed the ordinary way, the first would release box
+/// after box from inside each deinit until the stack overflows, and the
+/// second would leak. Emptied first, every box is freed on its own with
+/// nothing inside. (Tuples are immutable and limited to maxPickleTupleDepth
+/// when built, so freeing them recurses that deep at most.)
 final class PickleArena {
   var lists: [ListBox] = []
   var dicts: [DictBox] = []
@@ -96,43 +87,6 @@ final class PickleArena {
   }
 
   deinit { clear() }
-}
-
-/// Frees nested lists and dicts iteratively. A pickle can chain a million
-/// of them in a few bytes (APPEND into the list below, through the memo);
-/// freed the ordinary way, each deinit would release the next from inside
-/// itself until the stack overflows. Instead a dying box hands its items to
-/// this thread's queue, and only the outermost deinit drains it, so each
-/// nested deinit returns at once. Boxes still held elsewhere are never
-/// touched: a deinit runs only when the last reference goes. (Tuples are
-/// immutable and limited to maxPickleTupleDepth when built.)
-final class ReleaseQueue {
-  var pending: [PickleValue] = []
-  var draining = false
-
-  static let key: pthread_key_t = {
-    var k = pthread_key_t()
-    pthread_key_create(&k) { p in if let p { Unmanaged<ReleaseQueue>.fromOpaque(p).release() } }
-    return k
-  }()
-
-  static var current: ReleaseQueue {
-    if let p = pthread_getspecific(key) { return Unmanaged<ReleaseQueue>.fromOpaque(p).takeUnretainedValue() }
-    let q = ReleaseQueue()
-    pthread_setspecific(key, Unmanaged.passRetained(q).toOpaque())
-    return q
-  }
-
-  static func release(_ values: inout [PickleValue]) {
-    guard !values.isEmpty else { return }
-    let q = current
-    q.pending += values
-    values = []
-    guard !q.draining else { return }
-    q.draining = true
-    while !q.pending.isEmpty { _ = q.pending.removeLast() }
-    q.draining = false
-  }
 }
 
 struct StorageRef {
