@@ -1,3 +1,4 @@
+import Foundation
 import IngotCore
 
 extension ArchitectureSpec {
@@ -21,8 +22,9 @@ extension ArchitectureSpec {
     var config = ModelConfig(
       architecture: name, modelType: modelType, hiddenSize: hidden, layers: try required(.layers), heads: heads,
       kvHeads: try value(.kvHeads) ?? heads, headDim: 0, intermediateSize: 0, vocabSize: try required(.vocabSize),
-      maxPositions: try value(.maxPositions), normEps: defaultEps, ropeTheta: 10000,
-      activation: c[activationKey]?.stringValue, tieWordEmbeddings: c["tie_word_embeddings"]?.boolValue ?? true)
+      maxPositions: try value(.maxPositions), normEps: defaultEps, rope: Rope(theta: 10000),
+      activation: c[activationKey]?.stringValue ?? c["hidden_act"]?.stringValue,
+      tieWordEmbeddings: c["tie_word_embeddings"]?.boolValue ?? true)
     let headDim = try value(.headDim)
     config.headDim = headDim ?? (heads > 0 ? hidden / heads : 0)
     // GPT-2 leaves n_inner out (null) for 4 × n_embd.
@@ -32,19 +34,18 @@ extension ArchitectureSpec {
       if let factor = defaultIntermediateFactor { config.intermediateSize = factor * hidden } else { config.intermediateSize = try required(.intermediateSize) }
     }
     for key in epsKeys { if let e = c[key]?.doubleValue { config.normEps = e } }
-    if positions == .rotary {
-      config.ropeTheta = c["rope_theta"]?.doubleValue ?? c["rope_parameters"]?["rope_theta"]?.doubleValue ?? 10000
-      for key in ["rope_scaling", "rope_parameters"] {
-        if let kind = c[key]?["rope_type"]?.stringValue ?? c[key]?["type"]?.stringValue, kind != "default" {
-          throw .unsupported(key: key + ".rope_type", value: kind, supported: "plain rope only")
-        }
-      }
+    for key in ["num_local_experts", "num_experts", "n_routed_experts"] {
+      if let n = c[key]?.intValue, n > 0 { throw .unsupported(key: key, value: String(n), supported: "dense models only (mixture of experts is not implemented)") }
     }
+    if positions == .rotary { try decodeRotary(c, into: &config) }
     if positions == .learned {
       guard config.maxPositions != nil else { throw .missing(key: configKeys[.maxPositions]?.first ?? "max_position_embeddings") }
     }
     if let activation, let act = config.activation, act != activation {
-      throw .unsupported(key: activationKey, value: act, supported: "\(activation) is implemented")
+      // transformers treats gelu_pytorch_tanh and gelu_new alike (tanh approximation).
+      guard activation == "gelu_pytorch_tanh" && act == "gelu_new" else {
+        throw .unsupported(key: activationKey, value: act, supported: "\(activation) is implemented")
+      }
     }
     try check(config, headDimGiven: headDim != nil)
     return config
@@ -69,32 +70,178 @@ extension ArchitectureSpec {
       return v
     }
     func double(_ suffix: String) -> Double? { metadata["gguf/" + arch + "." + suffix].flatMap(Double.init) }
+    func int(_ suffix: String) throws(ConfigError) -> Int? {
+      guard let text = metadata["gguf/" + arch + "." + suffix] else { return nil }
+      guard let i = Int64(text) else { throw .notAnInteger(key: arch + "." + suffix) }
+      return try checked(arch + "." + suffix, i)
+    }
     guard let embed = shape(embedName), embed.count == 2 else {
       throw .inconsistent(key: embedName, reason: "missing: convert the GGUF file with --names hf (the default for \(arch))")
     }
-    if let r = hfName(.ropeFreqs) ?? ggufName(.ropeFreqs), shape(r + ".weight") != nil {
-      throw .unsupported(key: "rope_freqs.weight", value: "llama3", supported: "plain rope only")
-    }
-    if let scaling = metadata["gguf/" + arch + ".rope.scaling.type"], scaling != "none" {
-      throw .unsupported(key: arch + ".rope.scaling.type", value: scaling, supported: "plain rope only")
+    if let text = metadata["gguf/" + arch + ".expert_count"], let n = Int(text), n > 0 {
+      throw .unsupported(key: arch + ".expert_count", value: text, supported: "dense models only (mixture of experts is not implemented)")
     }
     let heads = try required(.heads)
     let hidden = try required(.hiddenSize)
+    let layers = try required(.layers)
     var config = ModelConfig(
-      architecture: name, modelType: name, hiddenSize: hidden, layers: try required(.layers), heads: heads,
+      architecture: name, modelType: name, hiddenSize: hidden, layers: layers, heads: heads,
       kvHeads: try value(.kvHeads) ?? heads, headDim: 0, intermediateSize: try required(.intermediateSize),
       vocabSize: try value(.vocabSize) ?? embed[0], maxPositions: try value(.maxPositions),
       // llama.cpp's own defaults when a file leaves these out.
-      normEps: double("attention.layer_norm_rms_epsilon") ?? 1e-5, ropeTheta: double("rope.freq_base") ?? 10000,
-      activation: nil, tieWordEmbeddings: hfName(.output).map { shape($0 + ".weight") == nil } ?? true)
+      normEps: double(ggufEpsKey) ?? 1e-5, rope: Rope(theta: double("rope.freq_base") ?? 10000),
+      activation: activation, tieWordEmbeddings: hfName(.output).map { shape($0 + ".weight") == nil } ?? true)
     let headDimGiven = try value(.headDim)
     config.headDim = headDimGiven ?? (heads > 0 ? hidden / heads : 0)
-    // Partial rotary (rotating fewer dimensions than the head has) is not in HF's Llama.
-    if let text = metadata["gguf/" + arch + ".rope.dimension_count"], let dims = Int(text), dims != config.headDim {
-      throw .unsupported(key: arch + ".rope.dimension_count", value: text, supported: "rotary over the whole head (\(config.headDim))")
+    if positions == .rotary {
+      // Partial rotary (rotating fewer dimensions than the head has) is not implemented.
+      if let text = metadata["gguf/" + arch + ".rope.dimension_count"], let dims = Int(text), dims != config.headDim {
+        throw .unsupported(key: arch + ".rope.dimension_count", value: text, supported: "rotary over the whole head (\(config.headDim))")
+      }
+      let scalingKey = arch + ".rope.scaling.type"
+      switch metadata["gguf/" + scalingKey] ?? "none" {
+      case "none": break
+      case "linear":
+        let f = double("rope.scaling.factor") ?? 1
+        guard f > 0 else { throw .outOfRange(key: arch + ".rope.scaling.factor", value: Int64(f), reason: "must be positive") }
+        config.rope.scaling = .linear(factor: f)
+      case "yarn":
+        let f = double("rope.scaling.factor") ?? 1
+        guard f >= 1, let original = double("rope.scaling.original_context_length"), original > 0 else {
+          throw .inconsistent(key: arch + ".rope.scaling.original_context_length", reason: "YaRN needs a factor ≥ 1 and a positive original context")
+        }
+        config.rope.scaling = .yarn(
+          factor: f, originalContext: original, betaFast: double("rope.scaling.yarn_beta_fast") ?? 32,
+          betaSlow: double("rope.scaling.yarn_beta_slow") ?? 1,
+          attentionFactor: double("rope.scaling.attn_factor").flatMap { $0 > 0 && $0 != 1 ? $0 : nil } ?? (f > 1 ? 0.1 * log(f) + 1 : 1),
+          truncate: true)
+      case let other: throw .unsupported(key: scalingKey, value: other, supported: "none, linear, yarn")
+      }
+      if let r = ggufName(.ropeFreqs), let s = shape(r + ".weight") {
+        guard s == [config.headDim / 2] else { throw .inconsistent(key: r + ".weight", reason: "shape \(s), but the head needs [\(config.headDim / 2)]") }
+        config.rope.scaling = .frequencyFactors(tensor: r + ".weight")
+      }
+      if let window = try int("attention.sliding_window"), window > 0, slidingPattern != nil || slidingEveryLayer, name != "llama" {
+        config.slidingWindow = window
+        config.slidingLayers = (0..<layers).map { l in slidingPattern.map { l % $0 < $0 - 1 } ?? true }
+      }
+      if name == "gemma3" { config.localRope = Rope(theta: double("rope.freq_base_swa") ?? 10000) }
+      config.attentionSoftcap = double("attn_logit_softcapping").flatMap { $0 > 0 ? $0 : nil }
+      config.finalSoftcap = double("final_logit_softcapping").flatMap { $0 > 0 ? $0 : nil }
+      // llama.cpp does not store Gemma's query_pre_attn_scalar: it uses the
+      // head size, and hidden/heads for the 27B models (told by layer count).
+      let divisor = queryScaleFromHidden.contains(layers) && heads > 0 ? Double(hidden / heads) : Double(config.headDim)
+      config.queryScale = divisor > 0 ? 1 / divisor.squareRoot() : 0
     }
     try check(config, headDimGiven: headDimGiven != nil)
     return config
+  }
+
+  /// Rotary settings from config.json, in transformers 5's form
+  /// (`rope_parameters`, flat or per layer type) and in 4's (`rope_theta`,
+  /// `rope_scaling`, Gemma 3's `rope_local_base_freq`); sliding windows from
+  /// `layer_types`, else the architecture's pattern.
+  func decodeRotary(_ c: JSONValue, into config: inout ModelConfig) throws(ConfigError) {
+    let params = c["rope_parameters"]
+    let perType = params?["full_attention"] != nil || params?["sliding_attention"] != nil
+    let global = perType ? params?["full_attention"] : params
+    let globalKey = perType ? "rope_parameters.full_attention" : (params != nil ? "rope_parameters" : "rope_scaling")
+    let theta = global?["rope_theta"]?.doubleValue ?? c["rope_theta"]?.doubleValue ?? 10000
+    config.rope = try rope(theta: theta, global ?? c["rope_scaling"], key: globalKey, config: config)
+    for key in ["partial_rotary_factor"] {
+      if let f = c[key]?.doubleValue ?? global?[key]?.doubleValue, f != 1 {
+        throw .unsupported(key: key, value: String(f), supported: "rotary over the whole head")
+      }
+    }
+    if name == "gemma3" {
+      if perType, let local = params?["sliding_attention"] {
+        config.localRope = try rope(theta: local["rope_theta"]?.doubleValue ?? 10000, local, key: "rope_parameters.sliding_attention", config: config)
+      } else {
+        config.localRope = Rope(theta: c["rope_local_base_freq"]?.doubleValue ?? 10000)
+      }
+    }
+    // Sliding windows.
+    var window: Int? = nil
+    if let w = c["sliding_window"], w != .null {
+      guard let i = w.intValue else { throw .notAnInteger(key: "sliding_window") }
+      window = try checked("sliding_window", i)
+    }
+    if c["use_sliding_window"]?.boolValue == false { window = nil }
+    if let window, window > 0 {
+      var sliding: [Bool]
+      if let types = c["layer_types"]?.arrayValue {
+        guard types.count == config.layers else {
+          throw .inconsistent(key: "layer_types", reason: "\(types.count) entries for \(config.layers) layers")
+        }
+        sliding = []
+        for t in types {
+          switch t.stringValue {
+          case "sliding_attention": sliding.append(true)
+          case "full_attention": sliding.append(false)
+          case let other: throw .unsupported(key: "layer_types", value: other ?? "?", supported: "sliding_attention, full_attention")
+          }
+        }
+      } else if let p = slidingPattern {
+        let n = c["sliding_window_pattern"]?.intValue.map(Int.init) ?? p
+        guard n > 0 else { throw .outOfRange(key: "sliding_window_pattern", value: Int64(n), reason: "must be positive") }
+        sliding = (0..<config.layers).map { $0 % n < n - 1 }
+      } else if slidingEveryLayer {
+        sliding = Array(repeating: true, count: config.layers)
+      } else {
+        sliding = []
+      }
+      if sliding.contains(true) {
+        config.slidingWindow = window
+        config.slidingLayers = sliding
+      }
+    }
+    if let s = c["query_pre_attn_scalar"]?.doubleValue {
+      guard s > 0 else { throw .outOfRange(key: "query_pre_attn_scalar", value: Int64(s), reason: "must be positive") }
+      config.queryScale = 1 / s.squareRoot()
+    } else {
+      config.queryScale = config.headDim > 0 ? 1 / Double(config.headDim).squareRoot() : 0
+    }
+    func cap(_ key: String) throws(ConfigError) -> Double? {
+      guard let v = c[key], v != .null else { return nil }
+      guard let d = v.doubleValue, d > 0 else { throw .outOfRange(key: key, value: Int64(v.doubleValue ?? -1), reason: "must be positive or null") }
+      return d
+    }
+    config.attentionSoftcap = try cap("attn_logit_softcapping")
+    config.finalSoftcap = try cap("final_logit_softcapping")
+  }
+
+  /// One rope block: rope_type (or v4's `type`) and its parameters.
+  func rope(theta: Double, _ p: JSONValue?, key: String, config: ModelConfig) throws(ConfigError) -> Rope {
+    guard theta > 0 else { throw .outOfRange(key: "rope_theta", value: Int64(theta), reason: "must be positive") }
+    guard let p, p != .null, let kind = p["rope_type"]?.stringValue ?? p["type"]?.stringValue else { return Rope(theta: theta) }
+    func number(_ name: String) throws(ConfigError) -> Double {
+      guard let v = p[name]?.doubleValue else { throw .missing(key: key + "." + name) }
+      guard v > 0 else { throw .outOfRange(key: key + "." + name, value: Int64(v), reason: "must be positive") }
+      return v
+    }
+    switch kind {
+    case "default": return Rope(theta: theta)
+    case "linear": return Rope(theta: theta, scaling: .linear(factor: try number("factor")))
+    case "llama3":
+      let low = try number("low_freq_factor"), high = try number("high_freq_factor")
+      guard high != low else { throw .inconsistent(key: key + ".high_freq_factor", reason: "equals low_freq_factor") }
+      return Rope(theta: theta, scaling: .llama3(
+        factor: try number("factor"), lowFrequencyFactor: low, highFrequencyFactor: high,
+        originalContext: try number("original_max_position_embeddings")))
+    case "yarn":
+      let factor = try number("factor")
+      let original = p["original_max_position_embeddings"]?.doubleValue ?? (config.maxPositions.map { Double($0) / factor } ?? 0)
+      guard original > 0 else { throw .missing(key: key + ".original_max_position_embeddings") }
+      if p["mscale"] != nil || p["mscale_all_dim"] != nil {
+        throw .unsupported(key: key + ".mscale", value: "set", supported: "YaRN with the default attention factor or attention_factor")
+      }
+      let attention = p["attention_factor"]?.doubleValue ?? (factor > 1 ? 0.1 * log(factor) + 1 : 1)
+      return Rope(theta: theta, scaling: .yarn(
+        factor: factor, originalContext: original, betaFast: p["beta_fast"]?.doubleValue ?? 32,
+        betaSlow: p["beta_slow"]?.doubleValue ?? 1, attentionFactor: attention, truncate: p["truncate"]?.boolValue ?? true))
+    default:
+      throw .unsupported(key: key + ".rope_type", value: kind, supported: "default, linear, llama3, yarn")
+    }
   }
 
   func checked(_ key: String, _ v: Int64) throws(ConfigError) -> Int {

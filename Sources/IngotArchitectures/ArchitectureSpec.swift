@@ -23,7 +23,17 @@ public struct ArchitectureSpec: Sendable {
     /// llama.cpp's converter interleaves each head's rotary halves (q: by
     /// attention heads, k: by key/value heads).
     case unpermuteRows(byKeyValueHeads: Bool)
+    /// Gemma's RMSNorm scales by (1 + w); llama.cpp's converter stores
+    /// w + 1, so import subtracts the 1 again.
+    case normPlusOne
   }
+
+  /// How an RMSNorm applies its weight: x̂·w, or x̂·(1 + w) (Gemma).
+  public enum NormWeight: Sendable, Equatable { case plain, plusOne }
+
+  /// The MLP's shape: gate and up as two matrices, or stacked in ffnUp
+  /// (gate first, as Phi-3's gate_up_proj and llama.cpp's ffn_up hold them).
+  public enum GatedMLP: Sendable, Equatable { case separate, fused }
 
   public var name: String
   public var kind: Kind
@@ -49,6 +59,25 @@ public struct ArchitectureSpec: Sendable {
   public var activationKey: String
   /// The activation the forward pass implements (nil: not checked).
   public var activation: String?
+  /// Decoder details, by architecture (defaults: Llama's).
+  public var normWeight: NormWeight = .plain
+  /// Gemma multiplies the token embeddings by √hidden_size.
+  public var scalesEmbeddings: Bool = false
+  public var mlp: GatedMLP = .separate
+  /// Attention reads q, k, v from one fused matrix (Phi-3's qkv_proj).
+  public var fusedQKV: Bool = false
+  /// Every layer has a sliding window in config.json when one is given
+  /// (Mistral); nil: layer_types or `slidingPattern` say which.
+  public var slidingEveryLayer: Bool = false
+  /// llama.cpp's fixed pattern for GGUF (and HF's default when layer_types
+  /// is absent): layer l slides unless l % n == n − 1.
+  public var slidingPattern: Int? = nil
+  /// The GGUF key of the norm epsilon, after `{architecture}.`.
+  public var ggufEpsKey: String = "attention.layer_norm_rms_epsilon"
+  /// The GGUF file holds a single value for the query scale's divisor only
+  /// for the largest Gemma; llama.cpp picks it by layer count (see
+  /// `ArchitectureSpec+Config.swift`).
+  public var queryScaleFromHidden: Set<Int> = []
 
   /// The Hugging Face name of a role's tensor (without `.weight`/`.bias`).
   public func hfName(_ role: TensorRole, layer: Int? = nil) -> String? {

@@ -16,9 +16,24 @@ public struct ModelConfig: Equatable, Sendable {
   /// Learned positions (BERT, GPT-2) or the trained context.
   public var maxPositions: Int?
   public var normEps: Double
-  public var ropeTheta: Double
+  /// Rotary angles of full-attention layers (all layers unless `localRope`).
+  public var rope: Rope
   public var activation: String?
   public var tieWordEmbeddings: Bool
+  /// Tokens a sliding-window layer looks back over (itself included).
+  public var slidingWindow: Int? = nil
+  /// Per layer: does it use the sliding window?
+  public var slidingLayers: [Bool] = []
+  /// Rotary angles of sliding layers, when they differ (Gemma 3's local base).
+  public var localRope: Rope? = nil
+  /// Multiplies q·k (1/√head_dim unless the model says otherwise).
+  public var queryScale: Double = 0
+  /// cap·tanh(x / cap) on attention scores and on the final logits (Gemma 2).
+  public var attentionSoftcap: Double? = nil
+  public var finalSoftcap: Double? = nil
+
+  public func isSliding(_ layer: Int) -> Bool { slidingWindow != nil && layer < slidingLayers.count && slidingLayers[layer] }
+  public func rope(layer: Int) -> Rope { isSliding(layer) ? localRope ?? rope : rope }
 }
 
 /// A config that cannot describe a model: one case per check, naming the key.

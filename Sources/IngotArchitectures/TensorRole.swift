@@ -3,6 +3,11 @@
 public enum TensorRole: String, CaseIterable, Sendable {
   case tokenEmbedding, positionEmbedding, tokenTypeEmbedding, embeddingNorm
   case attnNorm, attnQ, attnK, attnV, attnQKV, attnOutput, attnOutputNorm
+  /// RMSNorm over each head of q and k before rotary (Qwen3, Gemma 3).
+  case attnQNorm, attnKNorm
+  /// Gemma's norms after attention and after the MLP, before the residual add.
+  case attnPostNorm, ffnPostNorm
+  /// ffnUp holds gate and up stacked when the architecture fuses them (Phi-3).
   case ffnNorm, ffnGate, ffnUp, ffnDown, ffnOutputNorm
   case outputNorm, output, ropeFreqs
 
@@ -12,6 +17,13 @@ public enum TensorRole: String, CaseIterable, Sendable {
   /// (what `--embeddings keep` keeps).
   public var isEmbeddingLayer: Bool { isEmbedding || self == .embeddingNorm }
   public var isOutputHead: Bool { self == .output }
+  /// A norm's scale vector (Gemma stores these as w with the model adding 1).
+  public var isNorm: Bool {
+    switch self {
+    case .embeddingNorm, .attnNorm, .attnOutputNorm, .attnQNorm, .attnKNorm, .attnPostNorm, .ffnNorm, .ffnPostNorm, .ffnOutputNorm, .outputNorm: true
+    default: false
+    }
+  }
   /// Matrices of attention and MLP blocks: the rows that a derivation keeps
   /// (up to permutation) and that go through a product per token.
   public var isBlockMatrix: Bool {

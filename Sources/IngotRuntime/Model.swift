@@ -25,11 +25,10 @@ public enum Models {
   static func make(_ weights: Weights) throws -> any ForwardModel {
     let (spec, config) = try weights.config()
     let w = NamedWeights(weights, spec)
-    switch spec.name {
-    case "bert": return Bert(w: w, c: config)
-    case "llama": return Llama(w: w, c: config)
-    case "gpt2": return GPT2(w: w, c: config)
-    default: throw RuntimeError.unsupported("architecture '\(spec.name)' has no reference forward pass")
+    switch (spec.kind, spec.positions) {
+    case (.encoder, _): return Bert(w: w, c: config)
+    case (.decoder, .learned): return GPT2(w: w, c: config)
+    case (.decoder, .rotary): return Decoder(w: w, c: config)
     }
   }
 

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+  import Glibc
+#endif
 import COpenBLAS
 import Dispatch
 import Foundation
@@ -80,13 +83,54 @@ enum Ops {
 
   static func rmsNorm(_ x: [Float], rows: Int, dim: Int, weight: [Float], eps: Float) -> [Float] {
     var y = x
-    for r in 0..<rows {
-      var ss: Float = 0
-      for c in 0..<dim { ss += x[r * dim + c] * x[r * dim + c] }
-      let inv = 1 / (ss / Float(dim) + eps).squareRoot()
-      for c in 0..<dim { y[r * dim + c] = weight[c] * (x[r * dim + c] * inv) }
+    y.withUnsafeMutableBufferPointer { yb in
+      weight.withUnsafeBufferPointer { wb in
+        nonisolated(unsafe) let (yp, wp) = (yb.baseAddress!, wb.baseAddress!)  // audited: rows·dim = count > 0, weight has dim
+        let shares = rows * dim >= 1 << 16 ? threads : 1
+        parallel(shares) { s, _ in
+          for r in (rows * s / shares)..<(rows * (s + 1) / shares) {
+            let row = yp + r * dim
+            var ss: Float = 0
+            for c in 0..<dim { ss += row[c] * row[c] }
+            let inv = 1 / (ss / Float(dim) + eps).squareRoot()
+            for c in 0..<dim { row[c] = wp[c] * (row[c] * inv) }
+          }
+        }
+      }
     }
     return y
+  }
+
+  /// Rotate-half rotary on each head of rows `rows` (positions from the
+  /// range's start), from precomputed cos/sin [position × headDim/2].
+  static func rope(_ x: inout [Float], rows: Range<Int>, heads h: Int, headDim: Int, cos: [Float], sin: [Float]) {
+    let half = headDim / 2
+    x.withUnsafeMutableBufferPointer { xb in
+      guard let xp = xb.baseAddress else { return }
+      for t in 0..<rows.count {
+        for hh in 0..<h {
+          let base = xp + (rows.lowerBound + t) * h * headDim + hh * headDim
+          for i in 0..<half {
+            let c = cos[t * half + i], s = sin[t * half + i]
+            let a = base[i], b = base[i + half]
+            base[i] = a * c - b * s
+            base[i + half] = b * c + a * s
+          }
+        }
+      }
+    }
+  }
+
+  /// Columns `range` of a [rows × width] matrix, as a [rows × range.count] one.
+  static func columns(_ x: [Float], rows: Int, width: Int, _ range: Range<Int>) -> [Float] {
+    var out = [Float](repeating: 0, count: rows * range.count)
+    for r in 0..<rows { for (j, c) in range.enumerated() { out[r * range.count + j] = x[r * width + c] } }
+    return out
+  }
+
+  /// x = cap·tanh(x / cap).
+  static func softcap(_ x: inout [Float], _ cap: Float) {
+    for i in x.indices { x[i] = cap * tanhf(x[i] / cap) }
   }
 
   /// Multi-head attention over stacked sequences: q [N×Hq·d], k, v
@@ -95,11 +139,18 @@ enum Ops {
   /// per head go through sgemm on strided views (no copies). The
   /// (sequence, head) pairs are independent: with several threads they run
   /// side by side, each sgemm on one thread.
-  static func attention(q: [Float], k: [Float], v: [Float], ranges: [Range<Int>], heads: Int, kvHeads: Int, headDim d: Int, causal: Bool) -> [Float] {
+  /// - Parameters:
+  ///   - scale: multiplies q·k (default 1/√d).
+  ///   - softcap: scores become cap·tanh(score / cap) before the mask (Gemma 2).
+  ///   - window: row i attends only rows i − window + 1 … i (sliding layers).
+  static func attention(
+    q: [Float], k: [Float], v: [Float], ranges: [Range<Int>], heads: Int, kvHeads: Int, headDim d: Int, causal: Bool,
+    scale: Float? = nil, softcap: Float? = nil, window: Int? = nil
+  ) -> [Float] {
     let n = ranges.last?.upperBound ?? 0
     var out = [Float](repeating: 0, count: n * heads * d)
     let group = heads / kvHeads
-    let scale = 1 / Float(d).squareRoot()
+    let scale = scale ?? 1 / Float(d).squareRoot()
     let longest = ranges.map(\.count).max() ?? 0
     let tasks = ranges.flatMap { r in (0..<heads).map { (r, $0) } }
     q.withUnsafeBufferPointer { qb in
@@ -115,7 +166,14 @@ enum Ops {
               cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(t), Int32(t), Int32(d), scale,
                           qs + r.lowerBound * heads * d + h * d, Int32(heads * d),
                           ks + r.lowerBound * kvHeads * d + kh * d, Int32(kvHeads * d), 0, scores, Int32(t))
-              for i in 0..<t { softmax(scores + i * t, last: causal ? i : t - 1, count: t) }
+              if let softcap {
+                for j in 0..<(t * t) { scores[j] = softcap * tanhf(scores[j] / softcap) }
+              }
+              for i in 0..<t {
+                let row = scores + i * t
+                if let window, i >= window { for j in 0...(i - window) { row[j] = -.infinity } }
+                softmax(row, last: causal ? i : t - 1, count: t)
+              }
               // out_h[T×d] = P · V_h
               cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(t), Int32(d), Int32(t), 1,
                           scores, Int32(t), vs + r.lowerBound * kvHeads * d + kh * d, Int32(kvHeads * d),

@@ -20,8 +20,9 @@ public enum GGUFNames: String, Sendable, CaseIterable {
 public final class GGUFSource: TensorSource, @unchecked Sendable {
   // @unchecked: immutable after init.
   public let gguf: GGUFFile
-  /// Index into gguf.tensors, output name, heads to un-permute with; sorted by name.
-  let plan: [(index: Int, name: String, heads: Int?)]
+  /// Index into gguf.tensors, output name, heads to un-permute with, and
+  /// whether 1 comes off the values (Gemma norms); sorted by name.
+  let plan: [(index: Int, name: String, heads: Int?, minusOne: Bool)]
 
   /// Q8_0, Q4_0 and Q4_1 tensors of rank ≥ 2 kept as the container's
   /// int8_block and symmetric / asymmetric int4_group (g32, f16) encodings,
@@ -37,10 +38,13 @@ public final class GGUFSource: TensorSource, @unchecked Sendable {
     let architecture = meta("general.architecture")?.stringValue ?? ""
     let spec = Architectures.spec(gguf: architecture)
     // A tensor's Hugging Face name and, for a permuted role, its heads.
-    func hf(_ spec: ArchitectureSpec, _ name: String, heads: Int, kvHeads: Int) -> (String, Int?)? {
+    func hf(_ spec: ArchitectureSpec, _ name: String, heads: Int, kvHeads: Int) -> (String, Int?, Bool)? {
       guard let m = spec.ggufRole(name), let base = spec.hfName(m.role, layer: m.layer) else { return nil }
-      guard m.suffix == ".weight", case .unpermuteRows(let byKV)? = spec.ggufTransforms[m.role] else { return (base + m.suffix, nil) }
-      return (base + m.suffix, byKV ? kvHeads : heads)
+      switch (m.suffix, spec.ggufTransforms[m.role]) {
+      case (".weight", .unpermuteRows(let byKV)?): return (base + m.suffix, byKV ? kvHeads : heads, false)
+      case (".weight", .normPlusOne?): return (base + m.suffix, nil, true)
+      default: return (base + m.suffix, nil, false)
+      }
     }
     // Default: Hugging Face names for files of a mapped architecture whose
     // tensors all have one (Llama 3's frequency factors have no HF tensor:
@@ -51,7 +55,7 @@ public final class GGUFSource: TensorSource, @unchecked Sendable {
     }
     let mappable = spec.map { s in !file.tensors.isEmpty && !file.tensors.contains { unmapped(s, $0.name) } } ?? false
     let mode = names ?? (mappable ? .hf : .gguf)
-    var plan: [(Int, String, Int?)] = []
+    var plan: [(Int, String, Int?, Bool)] = []
     if mode == .hf {
       guard let spec else {
         throw GGUFError.unmappedArchitecture(file: path, architecture: architecture, known: Architectures.all.compactMap(\.ggufArchitecture))
@@ -70,14 +74,14 @@ public final class GGUFSource: TensorSource, @unchecked Sendable {
         kvHeads = heads
       }
       for (i, t) in file.tensors.enumerated() {
-        guard let (name, permute) = hf(spec, t.name, heads: Int(heads), kvHeads: Int(kvHeads)) else {
-          if spec.ggufRole(t.name)?.role == .ropeFreqs { plan.append((i, t.name, nil)); continue }
+        guard let (name, permute, minusOne) = hf(spec, t.name, heads: Int(heads), kvHeads: Int(kvHeads)) else {
+          if spec.ggufRole(t.name)?.role == .ropeFreqs { plan.append((i, t.name, nil, false)); continue }
           throw GGUFError.unmappedTensor(file: path, tensor: t.name)
         }
-        plan.append((i, name, permute))
+        plan.append((i, name, permute, minusOne))
       }
     } else {
-      plan = file.tensors.indices.map { ($0, file.tensors[$0].name, nil) }
+      plan = file.tensors.indices.map { ($0, file.tensors[$0].name, nil, false) }
     }
     var seen = Set<String>()
     for p in plan where !seen.insert(p.1).inserted { throw GGUFError.nameCollision(file: path, tensor: p.1) }
@@ -91,7 +95,7 @@ public final class GGUFSource: TensorSource, @unchecked Sendable {
       if let layout = nativeLayout(t) {
         return SourceTensor(name: p.name, dtype: .f32, shape: t.shape, encoding: layout.encoding, byteCount: layout.payloadLength)
       }
-      let dtype = t.type.plain ?? .f32
+      let dtype = p.minusOne ? .f32 : t.type.plain ?? .f32
       return SourceTensor(name: p.name, dtype: dtype, shape: t.shape, byteCount: (elementCount(t.shape) ?? 0) * dtype.bits / 8)
     }
   }
@@ -152,11 +156,17 @@ public final class GGUFSource: TensorSource, @unchecked Sendable {
       GGMLNative.reexpress(t.type, raw, layout: layout, scaleStart: scaleStart, minStart: int4?.minSection.lowerBound ?? scaleStart, sourceRows: source, into: out)
       return try body(UnsafeRawBufferPointer(out))
     }
-    if t.type.plain != nil { return try deliver(raw) }
+    if t.type.plain != nil && !p.minusOne { return try deliver(raw) }
     let count = elementCount(t.shape) ?? 0
     let out = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(count, 1))
     defer { out.deallocate() }
-    GGMLDequant.dequantize(t.type, raw, count: count, into: out.baseAddress!)  // audited: capacity ≥ 1
+    if let plain = t.type.plain {
+      FloatConversion.convert(count: count, from: plain, to: .f32, input: raw, output: UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(out)[0..<(count * 4)]))
+    } else {
+      GGMLDequant.dequantize(t.type, raw, count: count, into: out.baseAddress!)  // audited: capacity ≥ 1
+    }
+    // Gemma: llama.cpp's converter stored w + 1; Hugging Face's weight is w.
+    if p.minusOne { for i in 0..<count { out[i] -= 1 } }
     return try deliver(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(out)[0..<(count * 4)]))
   }
 
