@@ -158,10 +158,10 @@ import Testing
     #expect { _ = try ForwardAction(input: tmp.file("n.ingot"), tokens: [1]).run() } throws: { "\($0)".contains("--names hf") }
     func le<T: FixedWidthInteger>(_ v: T) -> [UInt8] { withUnsafeBytes(of: v.littleEndian) { Array($0) } }
     func str(_ s: String) -> [UInt8] { le(UInt64(s.utf8.count)) + Array(s.utf8) }
-    try Self.writeLlamaGGUF(tmp.file("y.gguf"), tmp, extraKeys: [str("llama.rope.scaling.type") + le(UInt32(8)) + str("yarn")])
+    try Self.writeLlamaGGUF(tmp.file("y.gguf"), tmp, extraKeys: [str("llama.rope.scaling.type") + le(UInt32(8)) + str("longrope")])
     _ = try ConvertAction(sources: [tmp.file("y.gguf")], output: tmp.file("y.ingot")).run()
     #expect { _ = try ForwardAction(input: tmp.file("y.ingot"), tokens: [1]).run() } throws: { error in
-      guard case .inFile(_, .config(.unsupported("llama.rope.scaling.type", "yarn", _)))? = error as? RuntimeError else { return false }
+      guard case .inFile(_, .config(.unsupported("llama.rope.scaling.type", "longrope", _)))? = error as? RuntimeError else { return false }
       return true
     }
   }

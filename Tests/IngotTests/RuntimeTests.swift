@@ -51,7 +51,11 @@ import Testing
     }
     let cases: [(String, @Sendable (RuntimeError) -> Bool)] = [
       (config.replacingOccurrences(of: "\"llama\"", with: "\"mamba\""), { if case .config(.unknownArchitecture("mamba", _)) = $0 { true } else { false } }),
-      (config.replacingOccurrences(of: "\"rope_type\": \"default\"", with: "\"rope_type\": \"yarn\""), { if case .config(.unsupported(_, "yarn", _)) = $0 { true } else { false } }),
+      (config.replacingOccurrences(of: "\"rope_type\": \"default\"", with: "\"rope_type\": \"longrope\""), { if case .config(.unsupported(_, "longrope", _)) = $0 { true } else { false } }),
+      (config.replacingOccurrences(of: "\"rope_type\": \"default\"", with: "\"rope_type\": \"llama3\""), { if case .config(.missing(_)) = $0 { true } else { false } }),
+      (set("vocab_size", "320, \"num_local_experts\": 8"), { if case .config(.unsupported("num_local_experts", "8", _)) = $0 { true } else { false } }),
+      (set("vocab_size", "320, \"partial_rotary_factor\": 0.5"), { if case .config(.unsupported("partial_rotary_factor", _, _)) = $0 { true } else { false } }),
+      (set("vocab_size", "320, \"sliding_window\": 4, \"layer_types\": [\"full_attention\"]"), { if case .config(.inconsistent("layer_types", _)) = $0 { true } else { false } }),
       (set("num_attention_heads", "0"), { if case .config(.outOfRange("num_attention_heads", 0, _)) = $0 { true } else { false } }),
       (set("num_key_value_heads", "0"), { if case .config(.outOfRange("num_key_value_heads", 0, _)) = $0 { true } else { false } }),
       (set("num_key_value_heads", "3"), { if case .config(.inconsistent("num_key_value_heads", _)) = $0 { true } else { false } }),

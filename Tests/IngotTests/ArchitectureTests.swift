@@ -1,0 +1,156 @@
+import Foundation
+import IngotArchitectures
+import IngotCommands
+import IngotCore
+import IngotRuntime
+import IngotTestSupport
+import Testing
+
+/// Issue 11: every architecture in the registry, from a Hugging Face folder
+/// and from the GGUF that llama.cpp's convert_hf_to_gguf.py wrote for it,
+/// against transformers' logits and (when the fixture has them) llama.cpp's.
+/// Fixtures: tools/make_arch_fixtures.py (Fixtures/arch/<name>/).
+@Suite struct ArchitectureTests {
+  static let names = ["llama3", "mistral", "qwen2", "qwen3", "gemma2", "gemma3", "phi3", "bert"]
+
+  struct Fixture {
+    let folder: String
+    let sequences: [[Int]]
+    let hf: [Double]
+    let llama: [Double]?
+    let dim: Int
+
+    init(_ name: String) throws {
+      folder = Fixtures.path("arch/" + name)
+      let ids = try Npy(path: folder + "/input_ids.npy").values.map { Int($0) }
+      var at = 0
+      sequences = try Npy(path: folder + "/lengths.npy").values.map { n in
+        defer { at += Int(n) }
+        return Array(ids[at..<(at + Int(n))])
+      }
+      let logits = try Npy(path: folder + "/hf_logits.npy")
+      hf = logits.values
+      dim = logits.shape[1]
+      llama = FileManager.default.fileExists(atPath: folder + "/llama_logits.npy") ? try Npy(path: folder + "/llama_logits.npy").values : nil
+    }
+
+    /// Our pass over every sequence, stacked like the fixture's logits.
+    func run(_ container: String) throws -> [Float] {
+      try sequences.flatMap { try ForwardAction(input: container, tokens: $0).run().values }
+    }
+
+    /// Rows (token positions, over all sequences) where `keep` holds.
+    func rows(_ keep: (Int) -> Bool) -> [Int] {
+      sequences.flatMap { s in s.indices }.enumerated().compactMap { keep($0.element) ? $0.offset : nil }
+    }
+  }
+
+  /// max |a − b| over the chosen rows, as a fraction of the reference's range.
+  static func relativeError(_ a: [Float], _ ref: [Double], dim: Int, rows: [Int]) -> Double {
+    let range = (ref.max() ?? 0) - (ref.min() ?? 0)
+    var worst = 0.0
+    for r in rows { for c in 0..<dim { worst = max(worst, abs(Double(a[r * dim + c]) - ref[r * dim + c])) } }
+    return worst / range
+  }
+
+  @Test(arguments: names) func folderAndGGUFMatchTransformers(_ name: String) throws {
+    let tmp = TempDir()
+    defer { tmp.cleanup() }
+    let f = try Fixture(name)
+    _ = try ConvertAction(sources: [f.folder], output: tmp.file("hf.ingot")).run()
+    _ = try ConvertAction(sources: [f.folder + "/model.gguf"], output: tmp.file("gguf.ingot")).run()
+    let fromHF = try f.run(tmp.file("hf.ingot"))
+    let fromGGUF = try f.run(tmp.file("gguf.ingot"))
+    #expect(fromHF.count == f.hf.count && fromGGUF.count == f.hf.count)
+    let all = f.rows { _ in true }
+    let hfError = Self.relativeError(fromHF, f.hf, dim: f.dim, rows: all)
+    #expect(hfError <= 1e-4, "\(name) from its folder: \(hfError) of the logit range")
+    // llama.cpp's `llama` architecture has no sliding window and its
+    // converter drops Mistral's: the GGUF-born model attends to everything,
+    // as llama.cpp does, so it equals transformers only within the window.
+    let window = name == "mistral" ? 8 : Int.max
+    let ggufError = Self.relativeError(fromGGUF, f.hf, dim: f.dim, rows: f.rows { $0 < window })
+    #expect(ggufError <= 1e-4, "\(name) from GGUF: \(ggufError) of the logit range")
+    if name == "mistral" {
+      let beyond = Self.relativeError(fromGGUF, f.hf, dim: f.dim, rows: f.rows { $0 >= window })
+      #expect(beyond > 1e-3, "the window must matter in the fixture (\(beyond))")
+    }
+  }
+
+  /// Against llama.cpp running the same GGUF (llama-cpp-python, recorded by
+  /// tools/make_arch_fixtures.py): mean KLD and top-1 agreement for
+  /// decoders, relative error for the encoder's hidden states.
+  @Test(arguments: names) func ggufMatchesLlamaCpp(_ name: String) throws {
+    let f = try Fixture(name)
+    guard let llama = f.llama else {
+      print("skipped: \(name) has no llama.cpp logits (run tools/make_arch_fixtures.py with llama-cpp-python installed)")
+      return
+    }
+    let tmp = TempDir()
+    defer { tmp.cleanup() }
+    _ = try ConvertAction(sources: [f.folder + "/model.gguf"], output: tmp.file("gguf.ingot")).run()
+    let ours = try f.run(tmp.file("gguf.ingot"))
+    #expect(ours.count == llama.count)
+    if name == "bert" {
+      let e = Self.relativeError(ours, llama, dim: f.dim, rows: f.rows { _ in true })
+      #expect(e <= 1e-3, "bert hidden states against llama.cpp: \(e)")
+      return
+    }
+    let rows = ours.count / f.dim
+    var kld = 0.0, same = 0
+    for r in 0..<rows {
+      let p = softmax(llama[(r * f.dim)..<((r + 1) * f.dim)].map { $0 })
+      let q = softmax(ours[(r * f.dim)..<((r + 1) * f.dim)].map { Double($0) })
+      kld += zip(p, q).reduce(0.0) { $0 + ($1.0 > 0 ? $1.0 * log($1.0 / max($1.1, 1e-300)) : 0) }
+      if p.indices.max(by: { p[$0] < p[$1] }) == q.indices.max(by: { q[$0] < q[$1] }) { same += 1 }
+    }
+    kld /= Double(rows)
+    let top1 = Double(same) / Double(rows)
+    #expect(kld <= 0.03 && top1 >= 0.9, "\(name) against llama.cpp: mean KLD \(kld), top-1 \(top1)")
+  }
+
+  func softmax(_ x: [Double]) -> [Double] {
+    let m = x.max() ?? 0
+    let e = x.map { Foundation.exp($0 - m) }
+    let s = e.reduce(0, +)
+    return e.map { $0 / s }
+  }
+
+  /// GGUF keys that describe something the pass does not implement, or
+  /// values that cannot be a model, are refused naming the key.
+  @Test func ggufKeysOutsideThePassAreRefusedByName() throws {
+    let tmp = TempDir()
+    defer { tmp.cleanup() }
+    let source = Fixtures.path("arch/qwen2/model.gguf")
+    let cases: [(String, JSONValue, (ConfigError) -> Bool)] = [
+      ("general.architecture", .string("mamba"), { if case .unknownArchitecture(let a, _) = $0 { a.contains("mamba") } else { false } }),
+      ("qwen2.expert_count", .int(8), { if case .unsupported("qwen2.expert_count", "8", _) = $0 { true } else { false } }),
+      ("qwen2.rope.scaling.type", .string("longrope"), { if case .unsupported("qwen2.rope.scaling.type", "longrope", _) = $0 { true } else { false } }),
+      ("qwen2.attention.head_count_kv", .int(3), { if case .inconsistent(_, _) = $0 { true } else { false } }),
+      ("qwen2.rope.dimension_count", .int(4), { if case .unsupported("qwen2.rope.dimension_count", "4", _) = $0 { true } else { false } }),
+    ]
+    for (key, value, matches) in cases {
+      let edited = tmp.file("e.gguf")
+      try GGUFEdit.set(key, value, in: source, to: edited)
+      let converted: Bool = (try? ConvertAction(sources: [edited], output: tmp.file("e.ingot"), force: true).run()) != nil
+      if !converted {
+        // Refused already on import (e.g. a head count that cannot un-permute): also by key.
+        #expect(throws: (any Error).self) { _ = try ConvertAction(sources: [edited], output: tmp.file("e.ingot"), force: true).run() }
+        continue
+      }
+      #expect { _ = try ForwardAction(input: tmp.file("e.ingot"), tokens: [1, 2]).run() } throws: { error in
+        guard case .inFile(_, .config(let inner))? = error as? RuntimeError else { return false }
+        return matches(inner)
+      }
+    }
+  }
+
+  /// Multimodal and mixture-of-experts model types stay refused by name.
+  @Test func unimplementedModelTypesAreRefusedByName() throws {
+    for type in ["gemma3", "mixtral", "qwen2_moe", "mamba", "phi3small"] {
+      #expect(Architectures.spec(modelType: type) == nil, "\(type)")
+    }
+    #expect(Architectures.spec(modelType: "gemma3_text")?.name == "gemma3")
+    #expect(Architectures.spec(gguf: "bert")?.name == "bert")
+  }
+}
