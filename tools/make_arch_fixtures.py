@@ -29,7 +29,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 OUT = ROOT / "Tests/IngotTests/Fixtures/arch"
 CORPUS = ROOT.parent / "shared/corpus"
 VOCAB = 384
-SEQ_LENGTHS = (24, 17)  # both longer than the sliding window (8)
+SEQ_LENGTHS = (100, 17)  # both longer than the sliding window (8); 100 spans two attention blocks
 
 
 def tokenizer(path):
@@ -72,7 +72,7 @@ def configs():
             rope_parameters={"full_attention": {"rope_type": "linear", "factor": 8.0, "rope_theta": 1000000.0},
                              "sliding_attention": {"rope_type": "default", "rope_theta": 10000.0}}),
         "bert": lambda: T.BertConfig(vocab_size=VOCAB, hidden_size=64, intermediate_size=96, num_attention_heads=4,
-            num_hidden_layers=2, max_position_embeddings=64, layer_norm_eps=1e-12),
+            num_hidden_layers=2, max_position_embeddings=128, layer_norm_eps=1e-12),
         "phi3": lambda: T.Phi3Config(**{**COMMON, "num_key_value_heads": 4}, num_hidden_layers=2,
             pad_token_id=1, rope_parameters={"rope_type": "default", "rope_theta": 10000.0}),
     }
@@ -151,11 +151,11 @@ def llama_logits(folder, seqs, encoder):
     path = str(folder / "model.gguf")
     if encoder:
         # Per-token embeddings of the last layer (no pooling).
-        llm = llama_cpp.Llama(path, embedding=True, pooling_type=0, n_ctx=64, n_batch=64, n_ubatch=64, verbose=False, n_threads=2)
+        llm = llama_cpp.Llama(path, embedding=True, pooling_type=0, n_ctx=128, n_batch=128, n_ubatch=128, verbose=False, n_threads=2)
         out = [np.array(llm.embed([int(t) for t in s], normalize=False), dtype=np.float32).reshape(len(s), -1) for s in seqs]
         np.save(folder / "llama_logits.npy", np.concatenate(out))
         return
-    llm = llama_cpp.Llama(path, n_ctx=64, n_batch=64, logits_all=True, verbose=False, n_threads=2)
+    llm = llama_cpp.Llama(path, n_ctx=128, n_batch=128, logits_all=True, verbose=False, n_threads=2)
     out = []
     for s in seqs:
         llm.reset()

@@ -19,7 +19,8 @@ public protocol ForwardModel {
 
 public enum Models {
   public static func load(_ weights: Weights) throws -> any ForwardModel {
-    try weights.context { try make(weights) }
+    _ = Heap.tuned
+    return try weights.context { try make(weights) }
   }
 
   static func make(_ weights: Weights) throws -> any ForwardModel {

@@ -152,32 +152,42 @@ enum Ops {
     let group = heads / kvHeads
     let scale = scale ?? 1 / Float(d).squareRoot()
     let longest = ranges.map(\.count).max() ?? 0
-    let tasks = ranges.flatMap { r in (0..<heads).map { (r, $0) } }
+    // Query rows in blocks: a causal block needs only the keys up to its
+    // last row (and from its first row's window on), which halves a long
+    // sequence's attention work; blocks also give one long sequence's
+    // heads more tasks to share out.
+    let block = 64
+    let tasks = ranges.flatMap { r in (0..<heads).flatMap { h in stride(from: 0, to: r.count, by: block).map { (r, h, $0) } } }
     q.withUnsafeBufferPointer { qb in
       k.withUnsafeBufferPointer { kb in
         v.withUnsafeBufferPointer { vb in
           out.withUnsafeMutableBufferPointer { ob in
             guard let qp = qb.baseAddress, let kp = kb.baseAddress, let vp = vb.baseAddress, let op = ob.baseAddress else { return }
             nonisolated(unsafe) let (qs, ks, vs, os) = (qp, kp, vp, op)
-            parallel(tasks.count, scratch: longest * longest) { i, scores in
-              let (r, h) = tasks[i]
+            parallel(tasks.count, scratch: block * longest) { i, scores in
+              let (r, h, b0) = tasks[i]
               let t = r.count, kh = h / group
-              // scores[T×T] = scale · Q_h · K_hᵀ
-              cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(t), Int32(t), Int32(d), scale,
-                          qs + r.lowerBound * heads * d + h * d, Int32(heads * d),
-                          ks + r.lowerBound * kvHeads * d + kh * d, Int32(kvHeads * d), 0, scores, Int32(t))
+              let b1 = min(b0 + block, t), rows = b1 - b0
+              // Keys [k0, k1) of this block.
+              let k1 = causal ? b1 : t
+              let k0 = causal ? window.map { max(0, b0 - $0 + 1) } ?? 0 : 0
+              let width = k1 - k0
+              // scores[rows × width] = scale · Q_h[b0..<b1] · K_h[k0..<k1]ᵀ
+              cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(width), Int32(d), scale,
+                          qs + (r.lowerBound + b0) * heads * d + h * d, Int32(heads * d),
+                          ks + (r.lowerBound + k0) * kvHeads * d + kh * d, Int32(kvHeads * d), 0, scores, Int32(width))
               if let softcap {
-                for j in 0..<(t * t) { scores[j] = softcap * tanhf(scores[j] / softcap) }
+                for j in 0..<(rows * width) { scores[j] = softcap * tanhf(scores[j] / softcap) }
               }
-              for i in 0..<t {
-                let row = scores + i * t
-                if let window, i >= window { for j in 0...(i - window) { row[j] = -.infinity } }
-                softmax(row, last: causal ? i : t - 1, count: t)
+              for ri in 0..<rows {
+                let row = scores + ri * width, pos = b0 + ri
+                if let window, causal, pos - window + 1 > k0 { for j in 0..<(pos - window + 1 - k0) { row[j] = -.infinity } }
+                softmax(row, last: causal ? pos - k0 : width - 1, count: width)
               }
-              // out_h[T×d] = P · V_h
-              cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(t), Int32(d), Int32(t), 1,
-                          scores, Int32(t), vs + r.lowerBound * kvHeads * d + kh * d, Int32(kvHeads * d),
-                          0, os + r.lowerBound * heads * d + h * d, Int32(heads * d))
+              // out_h[b0..<b1] = P · V_h[k0..<k1]
+              cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(d), Int32(width), 1,
+                          scores, Int32(width), vs + (r.lowerBound + k0) * kvHeads * d + kh * d, Int32(kvHeads * d),
+                          0, os + (r.lowerBound + b0) * heads * d + h * d, Int32(heads * d))
             }
           }
         }
