@@ -145,6 +145,57 @@ import Testing
     }
   }
 
+  /// Published checkpoints mostly carry transformers 4's keys (`rope_theta`,
+  /// `rope_scaling` with `type` or `rope_type`, Gemma 3's
+  /// `rope_local_base_freq` and `sliding_window_pattern`, no `layer_types`):
+  /// they decode to the same typed config as the fixtures' transformers 5 form.
+  @Test func transformers4ConfigsDecodeLikeTransformers5() throws {
+    func config(_ name: String, _ edit: (inout [String: JSONValue]) -> Void) throws -> (ModelConfig, ModelConfig) {
+      let text = try readFile(Fixtures.path("arch/\(name)/config.json"))
+      let json = try JSONParser.parse(text)
+      guard case .object(var members) = json, let type = json["model_type"]?.stringValue, let spec = Architectures.spec(modelType: type) else {
+        throw RuntimeError.unsupported(name)
+      }
+      edit(&members)
+      return (try spec.config(json), try spec.config(.object(members)))
+    }
+    let pairs = [
+      try config("gemma3") { c in
+        c["layer_types"] = nil
+        c["rope_parameters"] = nil
+        c["rope_theta"] = .double(1_000_000)
+        c["rope_local_base_freq"] = .double(10000)
+        c["rope_scaling"] = .object(["rope_type": .string("linear"), "factor": .double(8)])
+        c["sliding_window_pattern"] = .int(6)
+      },
+      try config("llama3") { c in
+        c["rope_parameters"] = nil
+        c["rope_theta"] = .double(500_000)
+        c["rope_scaling"] = .object([
+          "rope_type": .string("llama3"), "factor": .double(8), "low_freq_factor": .double(1), "high_freq_factor": .double(4),
+          "original_max_position_embeddings": .int(64),
+        ])
+      },
+      try config("qwen2") { c in
+        c["rope_parameters"] = nil
+        c["layer_types"] = nil
+        c["rope_theta"] = .double(1_000_000)
+        c["rope_scaling"] = .object(["type": .string("yarn"), "factor": .double(4), "original_max_position_embeddings": .int(64)])
+      },
+      try config("gemma2") { c in
+        c["layer_types"] = nil
+        c["rope_parameters"] = nil
+        c["rope_theta"] = .double(10000)
+      },
+    ]
+    for (v5, v4) in pairs { #expect(v5 == v4, "\(v5.architecture)") }
+    // And what they say, for the record: Gemma 3's sixth layer is global.
+    let g3 = pairs[0].0
+    #expect(g3.slidingLayers == [true, true, true, true, true, false] && g3.slidingWindow == 8)
+    #expect(g3.localRope == Rope(theta: 10000) && g3.rope == Rope(theta: 1_000_000, scaling: .linear(factor: 8)))
+    #expect(pairs[3].0.slidingLayers == [true, false] && pairs[3].0.attentionSoftcap == 50 && pairs[3].0.finalSoftcap == 30)
+  }
+
   /// Multimodal and mixture-of-experts model types stay refused by name.
   @Test func unimplementedModelTypesAreRefusedByName() throws {
     for type in ["gemma3", "mixtral", "qwen2_moe", "mamba", "phi3small"] {
