@@ -121,11 +121,29 @@ extension ArchitectureSpec {
         guard s == [config.headDim / 2] else { throw .inconsistent(key: r + ".weight", reason: "shape \(s), but the head needs [\(config.headDim / 2)]") }
         config.rope.scaling = .frequencyFactors(tensor: r + ".weight")
       }
-      if let window = try int("attention.sliding_window"), window > 0, slidingPattern != nil || slidingEveryLayer, name != "llama" {
+      // Sliding windows as llama.cpp runs them: only where it has a layer
+      // pattern (Gemma; it ignores Mistral's and switches Phi-3's off), from
+      // `attention.sliding_window_pattern` (a period or one flag per layer).
+      if let pattern = slidingPattern, let window = try int("attention.sliding_window") ?? ggufDefaultWindow, window > 0 {
+        let key = arch + ".attention.sliding_window_pattern"
+        var sliding = (0..<layers).map { l in l % pattern < pattern - 1 }
+        if let text = metadata["gguf/" + key] {
+          if let n = Int(text) {
+            guard n >= 0 else { throw .outOfRange(key: key, value: Int64(n), reason: "must not be negative") }
+            sliding = (0..<layers).map { l in n == 0 || l % n < n - 1 }
+          } else if case .array(let flags)? = try? JSONParser.parse(Array(text.utf8)), flags.count == layers, flags.allSatisfy({ $0.boolValue != nil }) {
+            sliding = flags.map { $0.boolValue ?? false }
+          } else {
+            throw .inconsistent(key: key, reason: "neither a period nor one flag for each of \(layers) layers")
+          }
+        }
         config.slidingWindow = window
-        config.slidingLayers = (0..<layers).map { l in slidingPattern.map { l % $0 < $0 - 1 } ?? true }
+        config.slidingLayers = sliding
+        // Gemma 3's local layers: their own base, unscaled; Gemma 2's: the
+        // global rope, with its own base if the file gives one.
+        let theta = double("rope.freq_base_swa") ?? localRopeTheta ?? config.rope.theta
+        config.localRope = Rope(theta: theta, scaling: localRopeTheta == nil ? config.rope.scaling : .none)
       }
-      if name == "gemma3" { config.localRope = Rope(theta: double("rope.freq_base_swa") ?? 10000) }
       config.attentionSoftcap = double("attn_logit_softcapping").flatMap { $0 > 0 ? $0 : nil }
       config.finalSoftcap = double("final_logit_softcapping").flatMap { $0 > 0 ? $0 : nil }
       // llama.cpp does not store Gemma's query_pre_attn_scalar: it uses the
@@ -153,11 +171,11 @@ extension ArchitectureSpec {
         throw .unsupported(key: key, value: String(f), supported: "rotary over the whole head")
       }
     }
-    if name == "gemma3" {
+    if let localBase = localRopeTheta {
       if perType, let local = params?["sliding_attention"] {
-        config.localRope = try rope(theta: local["rope_theta"]?.doubleValue ?? 10000, local, key: "rope_parameters.sliding_attention", config: config)
+        config.localRope = try rope(theta: local["rope_theta"]?.doubleValue ?? localBase, local, key: "rope_parameters.sliding_attention", config: config)
       } else {
-        config.localRope = Rope(theta: c["rope_local_base_freq"]?.doubleValue ?? 10000)
+        config.localRope = Rope(theta: c["rope_local_base_freq"]?.doubleValue ?? localBase)
       }
     }
     // Sliding windows.

@@ -72,6 +72,13 @@ public struct ArchitectureSpec: Sendable {
   /// llama.cpp's fixed pattern for GGUF (and HF's default when layer_types
   /// is absent): layer l slides unless l % n == n − 1.
   public var slidingPattern: Int? = nil
+  /// llama.cpp's window when a GGUF file has no `attention.sliding_window`
+  /// (Gemma 2: 4096; nil: no sliding window then).
+  public var ggufDefaultWindow: Int? = nil
+  /// Sliding layers rotate with their own, unscaled rope (Gemma 3), by
+  /// default at this base (HF's rope_local_base_freq, llama.cpp's
+  /// `rope.freq_base_swa`); nil: they share the global rope.
+  public var localRopeTheta: Double? = nil
   /// The GGUF key of the norm epsilon, after `{architecture}.`.
   public var ggufEpsKey: String = "attention.layer_norm_rms_epsilon"
   /// The GGUF file holds a single value for the query scale's divisor only

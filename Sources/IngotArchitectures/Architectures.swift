@@ -81,6 +81,7 @@ public enum Architectures {
     s.normWeight = .plusOne
     s.scalesEmbeddings = true
     s.slidingPattern = 2
+    s.ggufDefaultWindow = 4096
     s.queryScaleFromHidden = [46]  // llama.cpp: Gemma 2 27B
     return s
   }()
@@ -96,6 +97,7 @@ public enum Architectures {
     s.normWeight = .plusOne
     s.scalesEmbeddings = true
     s.slidingPattern = 6
+    s.localRopeTheta = 10000
     s.queryScaleFromHidden = [62]  // llama.cpp: Gemma 3 27B
     return s
   }()
