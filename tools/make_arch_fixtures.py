@@ -128,15 +128,18 @@ def convert(folder, tree):
     code = f"""
 import sys
 sys.path.insert(0, {str(tree)!r}); sys.path.insert(0, {str(tree / 'gguf-py')!r})
-sys.argv = ['convert_hf_to_gguf.py', {str(folder)!r}, '--outtype', 'f32', '--outfile', {str(folder / 'model.gguf')!r}]
+sys.argv = ['convert_hf_to_gguf.py', {str(folder)!r}, '--model-name', 'ingot fixture ' + {folder.name!r}.replace('phi', 'p-h-i'), '--outtype', 'f32', '--outfile', {str(folder / 'model.gguf')!r}]
 import convert_hf_to_gguf as c
 from conversion.base import TextModel
 TextModel.get_vocab_base_pre = lambda self, tokenizer: 'gpt-2'
 for m in ('_set_vocab_sentencepiece', '_set_vocab_llama_hf', '_set_vocab_qwen'):
     setattr(TextModel, m, TextModel._set_vocab_gpt2)
 import conversion.phi, conversion.bert
-for k in (conversion.phi.Phi3MiniModel, conversion.bert.BertModel):
-    k.set_vocab = lambda self: self._set_vocab_gpt2()
+conversion.phi.Phi3MiniModel.set_vocab = lambda self: self._set_vocab_gpt2()
+def bert_vocab(self):
+    self._set_vocab_gpt2()
+    self.gguf_writer.add_token_type_count(self.hparams.get("type_vocab_size", 1))  # what BertModel.set_vocab adds
+conversion.bert.BertModel.set_vocab = bert_vocab
 c.main()
 """
     subprocess.run([sys.executable, "-c", code], check=True, stdout=subprocess.DEVNULL)
@@ -152,7 +155,16 @@ def llama_logits(folder, seqs, encoder):
     if encoder:
         # Per-token embeddings of the last layer (no pooling).
         llm = llama_cpp.Llama(path, embedding=True, pooling_type=0, n_ctx=128, n_batch=128, n_ubatch=128, verbose=False, n_threads=2)
-        out = [np.array(llm.embed([int(t) for t in s], normalize=False), dtype=np.float32).reshape(len(s), -1) for s in seqs]
+        out = []
+        for s in seqs:
+            # Llama.embed takes text; the same steps on token ids.
+            llm._batch.reset()
+            llm._batch.add_sequence([int(t) for t in s], 0, True)
+            llm._ctx.kv_cache_clear()
+            llm._ctx.decode(llm._batch)
+            ptr = llama_cpp.llama_get_embeddings(llm._ctx.ctx)
+            n_embd = llm.n_embd()
+            out.append(np.array(ptr[:len(s) * n_embd], dtype=np.float32).reshape(len(s), n_embd))
         np.save(folder / "llama_logits.npy", np.concatenate(out))
         return
     llm = llama_cpp.Llama(path, n_ctx=128, n_batch=128, logits_all=True, verbose=False, n_threads=2)

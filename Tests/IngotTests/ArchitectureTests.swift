@@ -64,6 +64,7 @@ import Testing
     #expect(fromHF.count == f.hf.count && fromGGUF.count == f.hf.count)
     let all = f.rows { _ in true }
     let hfError = Self.relativeError(fromHF, f.hf, dim: f.dim, rows: all)
+    print("\(name): folder \(hfError), GGUF \(Self.relativeError(fromGGUF, f.hf, dim: f.dim, rows: f.rows { $0 < (name == "mistral" ? 8 : Int.max) })) of transformers' logit range")
     #expect(hfError <= 1e-4, "\(name) from its folder: \(hfError) of the logit range")
     // llama.cpp's `llama` architecture has no sliding window and its
     // converter drops Mistral's: the GGUF-born model attends to everything,
@@ -93,6 +94,7 @@ import Testing
     #expect(ours.count == llama.count)
     if name == "bert" {
       let e = Self.relativeError(ours, llama, dim: f.dim, rows: f.rows { _ in true })
+      print("bert against llama.cpp: hidden states within \(e) of their range")
       #expect(e <= 1e-3, "bert hidden states against llama.cpp: \(e)")
       return
     }
@@ -106,6 +108,7 @@ import Testing
     }
     kld /= Double(rows)
     let top1 = Double(same) / Double(rows)
+    print("\(name) against llama.cpp: mean KLD \(kld), top-1 \(top1)")
     #expect(kld <= 0.03 && top1 >= 0.9, "\(name) against llama.cpp: mean KLD \(kld), top-1 \(top1)")
   }
 
