@@ -7,6 +7,10 @@ struct Bert: ConfiguredModel {
 
   func run(_ sequences: [[Int]]) throws -> [[Float]] {
     try check(sequences)
+    return try w.w.checkingBehind { try pass(sequences) }
+  }
+
+  func pass(_ sequences: [[Int]]) throws -> [[Float]] {
     let word = try w.load(.tokenEmbedding, shape: [vocabSize, dim])
     let pos = try w.load(.positionEmbedding, shape: [maxPositions, dim])
     let type = try w.load(.tokenTypeEmbedding, shape: [try w.w.shape(w.name(.tokenTypeEmbedding)).first ?? 0, dim])

@@ -40,6 +40,10 @@ struct Decoder: ConfiguredModel {
 
   func run(_ sequences: [[Int]]) throws -> [[Float]] {
     try check(sequences)
+    return try w.w.checkingBehind { try pass(sequences) }
+  }
+
+  func pass(_ sequences: [[Int]]) throws -> [[Float]] {
     let kvHeads = c.kvHeads
     let embed = try w.load(.tokenEmbedding, shape: [vocabSize, dim])
     let ranges = Models.offsets(sequences)

@@ -7,6 +7,10 @@ struct GPT2: ConfiguredModel {
 
   func run(_ sequences: [[Int]]) throws -> [[Float]] {
     try check(sequences)
+    return try w.w.checkingBehind { try pass(sequences) }
+  }
+
+  func pass(_ sequences: [[Int]]) throws -> [[Float]] {
     let wte = try w.load(.tokenEmbedding, shape: [vocabSize, dim]), wpe = try w.load(.positionEmbedding, shape: [maxPositions, dim])
     let ranges = Models.offsets(sequences)
     let n = ranges.last?.upperBound ?? 0

@@ -11,6 +11,25 @@ public final class Weights {
   let index: [String: Int]
   /// Check each payload against its source's digest before using it.
   public var verifyDigests = true
+  /// Set while a pass checks digests beside itself (see DigestBehind).
+  var behind: DigestBehind? = nil
+
+  /// Runs `body` (a forward pass) with every payload's digest checked on a
+  /// background queue beside it, and returns its result only once every
+  /// check passed. Other sources, or verification off: `body` as it is.
+  func checkingBehind<T>(_ body: () throws -> T) throws -> T {
+    guard verifyDigests, source.format == "ingot", behind == nil else { return try body() }
+    let checks = DigestBehind(source)
+    behind = checks
+    defer { behind = nil }
+    let result: T
+    do { result = try body() } catch {
+      _ = checks.finish()
+      throw error
+    }
+    if let damaged = checks.finish() { throw RuntimeError.inFile(path, .digestMismatch(damaged)) }
+    return result
+  }
 
   public init(_ source: any TensorSource) {
     self.source = source
@@ -44,7 +63,11 @@ public final class Weights {
     guard let i = index[name] else { throw RuntimeError.inFile(path, .missingTensor(name)) }
     let t = source.tensors[i]
     guard let n = elementCount(t.shape) else { throw RuntimeError.inFile(path, .unsupported("\(name): shape \(t.shape) overflows")) }
-    let expected = verifyDigests ? source.expectedDigest(i) : nil
+    var expected = verifyDigests ? source.expectedDigest(i) : nil
+    if let e = expected, let behind {
+      behind.check(i, expected: e)
+      expected = nil
+    }
     let codec = try QuantCodecs.layout(t.encoding, dtype: t.dtype, shape: t.shape)
     guard codec != nil || FloatConversion.readable(t.dtype) else { throw RuntimeError.unsupported("\(name): dtype \(t.dtype.rawValue) in a weight") }
     // Every path below writes all n values (or throws): no zero-fill first.
