@@ -94,6 +94,9 @@ extension ArchitectureSpec {
     let headDimGiven = try value(.headDim)
     config.headDim = headDimGiven ?? (heads > 0 ? hidden / heads : 0)
     if positions == .rotary {
+      guard config.rope.theta.isFinite, config.rope.theta > 0 else {
+        throw .outOfRange(key: arch + ".rope.freq_base", value: approx(config.rope.theta), reason: "must be positive")
+      }
       // Partial rotary (rotating fewer dimensions than the head has) is not implemented.
       if let text = metadata["gguf/" + arch + ".rope.dimension_count"], let dims = Int(text), dims != config.headDim {
         throw .unsupported(key: arch + ".rope.dimension_count", value: text, supported: "rotary over the whole head (\(config.headDim))")
@@ -103,12 +106,13 @@ extension ArchitectureSpec {
       case "none": break
       case "linear":
         let f = double("rope.scaling.factor") ?? 1
-        guard f > 0 else { throw .outOfRange(key: arch + ".rope.scaling.factor", value: Int64(f), reason: "must be positive") }
+        guard f.isFinite, f > 0 else { throw .outOfRange(key: arch + ".rope.scaling.factor", value: approx(f), reason: "must be positive") }
         config.rope.scaling = .linear(factor: f)
       case "yarn":
         let f = double("rope.scaling.factor") ?? 1
-        guard f >= 1, let original = double("rope.scaling.original_context_length"), original > 0 else {
-          throw .inconsistent(key: arch + ".rope.scaling.original_context_length", reason: "YaRN needs a factor ≥ 1 and a positive original context")
+        guard f.isFinite, f >= 1 else { throw .outOfRange(key: arch + ".rope.scaling.factor", value: approx(f), reason: "YaRN needs a factor ≥ 1") }
+        guard let original = double("rope.scaling.original_context_length"), original.isFinite, original > 0 else {
+          throw .inconsistent(key: arch + ".rope.scaling.original_context_length", reason: "YaRN needs a positive original context")
         }
         config.rope.scaling = .yarn(
           factor: f, originalContext: original, betaFast: double("rope.scaling.yarn_beta_fast") ?? 32,
@@ -214,14 +218,14 @@ extension ArchitectureSpec {
       }
     }
     if let s = c["query_pre_attn_scalar"]?.doubleValue {
-      guard s > 0 else { throw .outOfRange(key: "query_pre_attn_scalar", value: Int64(s), reason: "must be positive") }
+      guard s.isFinite, s > 0 else { throw .outOfRange(key: "query_pre_attn_scalar", value: approx(s), reason: "must be positive") }
       config.queryScale = 1 / s.squareRoot()
     } else {
       config.queryScale = config.headDim > 0 ? 1 / Double(config.headDim).squareRoot() : 0
     }
     func cap(_ key: String) throws(ConfigError) -> Double? {
       guard let v = c[key], v != .null else { return nil }
-      guard let d = v.doubleValue, d > 0 else { throw .outOfRange(key: key, value: Int64(v.doubleValue ?? -1), reason: "must be positive or null") }
+      guard let d = v.doubleValue, d.isFinite, d > 0 else { throw .outOfRange(key: key, value: approx(v.doubleValue ?? -1), reason: "must be positive or null") }
       return d
     }
     config.attentionSoftcap = try cap("attn_logit_softcapping")
@@ -230,11 +234,11 @@ extension ArchitectureSpec {
 
   /// One rope block: rope_type (or v4's `type`) and its parameters.
   func rope(theta: Double, _ p: JSONValue?, key: String, config: ModelConfig) throws(ConfigError) -> Rope {
-    guard theta > 0 else { throw .outOfRange(key: "rope_theta", value: Int64(theta), reason: "must be positive") }
+    guard theta.isFinite, theta > 0 else { throw .outOfRange(key: "rope_theta", value: approx(theta), reason: "must be positive") }
     guard let p, p != .null, let kind = p["rope_type"]?.stringValue ?? p["type"]?.stringValue else { return Rope(theta: theta) }
     func number(_ name: String) throws(ConfigError) -> Double {
       guard let v = p[name]?.doubleValue else { throw .missing(key: key + "." + name) }
-      guard v > 0 else { throw .outOfRange(key: key + "." + name, value: Int64(v), reason: "must be positive") }
+      guard v.isFinite, v > 0 else { throw .outOfRange(key: key + "." + name, value: approx(v), reason: "must be positive") }
       return v
     }
     switch kind {
@@ -261,6 +265,10 @@ extension ArchitectureSpec {
       throw .unsupported(key: key + ".rope_type", value: kind, supported: "default, linear, llama3, yarn")
     }
   }
+
+  /// A float value for an error message, without trapping on NaN, ±∞ or
+  /// magnitudes beyond Int64.
+  func approx(_ d: Double) -> Int64 { d.isFinite ? Int64(max(min(d, 9e18), -9e18)) : 0 }
 
   func checked(_ key: String, _ v: Int64) throws(ConfigError) -> Int {
     guard v >= 0, v < Limits.maxConfigValue else { throw .outOfRange(key: key, value: v, reason: "must be between 0 and 2^40") }

@@ -131,6 +131,9 @@ import Testing
       ("qwen2.rope.scaling.type", .string("longrope"), { if case .unsupported("qwen2.rope.scaling.type", "longrope", _) = $0 { true } else { false } }),
       ("qwen2.attention.head_count_kv", .int(3), { if case .inconsistent(_, _) = $0 { true } else { false } }),
       ("qwen2.rope.dimension_count", .int(4), { if case .unsupported("qwen2.rope.dimension_count", "4", _) = $0 { true } else { false } }),
+      ("qwen2.rope.freq_base", .double(-1e30), { if case .outOfRange("qwen2.rope.freq_base", _, _) = $0 { true } else { false } }),
+      ("qwen2.rope.freq_base", .double(.nan), { if case .outOfRange("qwen2.rope.freq_base", _, _) = $0 { true } else { false } }),
+      ("qwen2.rope.scaling.factor", .double(0.5), { if case .outOfRange("qwen2.rope.scaling.factor", _, _) = $0 { true } else { false } }),
     ]
     for (key, value, matches) in cases {
       let edited = tmp.file("e.gguf")
