@@ -25,8 +25,8 @@ public struct ValidateAction: Sendable {
     let bm = try Models.load(bw), cm = try Models.load(cw)
     let inputs = tokens ?? Validation.defaultInputs(vocab: bm.vocabSize, maxPositions: bm.positionLimit)
     return try Validation.run(
-      base: bm, candidate: cm, baseType: try bw.config().1.modelType,
-      candidateType: try cw.config().1.modelType, inputs: inputs, thresholds: thresholds)
+      base: bm, candidate: cm, baseType: try bw.config().1.architecture,
+      candidateType: try cw.config().1.architecture, inputs: inputs, thresholds: thresholds)
   }
 
   public static func summary(_ v: Validation) -> String {
