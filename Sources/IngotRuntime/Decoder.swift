@@ -56,6 +56,14 @@ struct Decoder: ConfiguredModel {
       let s = Float(Double(dim).squareRoot())
       Ops.apply(&x) { $0 * s }
     }
+    // head_dim sizes the rotary tables: hold it to the weights first (a
+    // config may say anything; layer 0's q, or qkv, must agree).
+    if layers > 0 {
+      let (role, rows) = w.spec.fusedQKV ? (TensorRole.attnQKV, qDim + 2 * kvDim) : (.attnQ, qDim)
+      let name = w.name(role, 0)
+      let shape = try w.w.shape(name)
+      guard shape == [rows, dim] else { throw RuntimeError.inFile(w.w.path, .shapeMismatch(tensor: name, expected: [rows, dim], actual: shape)) }
+    }
     let global = try angles(c.rope, count: longest)
     let local = try c.localRope.map { try angles($0, count: longest) }
     let scale = Float(c.queryScale > 0 ? c.queryScale : 1 / Double(headDim).squareRoot())

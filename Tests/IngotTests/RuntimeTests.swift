@@ -64,6 +64,8 @@ import Testing
       (set("head_dim", "2305843009213693952"), { if case .config(.outOfRange("head_dim", _, _)) = $0 { true } else { false } }),
       // A config that disagrees with the stored weights never reaches BLAS.
       (set("intermediate_size", "4096"), { if case .shapeMismatch = $0 { true } else { false } }),
+      // head_dim sizes the rotary tables: checked against q before any is made.
+      (set("head_dim", "1099511628"), { if case .shapeMismatch = $0 { true } else { false } }),
     ]
     for (edit, matches) in cases {
       try edit.write(toFile: tmp.file("m/config.json"), atomically: true, encoding: .utf8)

@@ -39,4 +39,20 @@ public enum Harness {
   public static func source(_ path: String) throws {
     try readAll(try Inputs.open([path]))
   }
+
+  /// A GGUF file as convert reads it, then its `{arch}.*` keys through
+  /// every architecture's translation into the typed config (what a
+  /// GGUF-born container's forward pass starts from), and the rotary
+  /// frequencies that config implies.
+  public static func ggufSource(_ path: String) throws {
+    let source = try Inputs.open([path])
+    let shapes = Dictionary(source.tensors.map { ($0.name, $0.shape) }, uniquingKeysWith: { a, _ in a })
+    for spec in Architectures.all where spec.ggufArchitecture != nil {
+      // (The pass checks head_dim against the weights before it sizes its tables.)
+      guard let config = try? spec.config(gguf: source.metadata, shape: { shapes[$0] }), config.headDim <= 1 << 16 else { continue }
+      _ = config.rope.inverseFrequencies(dims: config.headDim, factors: nil)
+      _ = config.localRope?.inverseFrequencies(dims: config.headDim, factors: nil)
+    }
+    try readAll(source)
+  }
 }
