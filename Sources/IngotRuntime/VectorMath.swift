@@ -24,11 +24,14 @@ public enum VectorMath {
     let t = c * 1.442_695_04 + magic
     let n = t - magic
     let r = c - n * 0.693_145_752 - n * 1.428_606_82e-6
-    var p = V(repeating: 1.0 / 5040)
-    p = p * r + 1.0 / 720
-    p = p * r + 1.0 / 120
-    p = p * r + 1.0 / 24
-    p = p * r + 1.0 / 6
+    // Scalar constants: written as `1.0 / 720` in a vector expression, the
+    // division was done on vectors at run time (four divps per call).
+    let c5040: Float = 1.0 / 5040, c720: Float = 1.0 / 720, c120: Float = 1.0 / 120, c24: Float = 1.0 / 24, c6: Float = 1.0 / 6
+    var p = V(repeating: c5040)
+    p = p * r + c720
+    p = p * r + c120
+    p = p * r + c24
+    p = p * r + c6
     p = p * r + 0.5
     p = p * r + 1
     p = p * r + 1
@@ -42,9 +45,12 @@ public enum VectorMath {
   public static func erf(_ x: V) -> V {
     let a = float(bits(x) & 0x7FFF_FFFF)
     var y = V(repeating: 1)
-    y.replace(with: 1 - ErfPolynomials.tail(a - 3.125), where: a .< 4)
-    y.replace(with: 1 - ErfPolynomials.middle(a - 1.5625), where: a .< 2.25)
-    y.replace(with: a * ErfPolynomials.small(a * a), where: a .< 0.875)
+    // Each polynomial only where some lane needs it (the later ones
+    // overwrite the earlier ones' lanes, so the result is the same).
+    let inSmall = a .< 0.875, inMiddle = a .< 2.25, inTail = a .< 4
+    if any(inTail .& .!inMiddle) { y.replace(with: 1 - ErfPolynomials.tail(a - 3.125), where: inTail) }
+    if any(inMiddle .& .!inSmall) { y.replace(with: 1 - ErfPolynomials.middle(a - 1.5625), where: inMiddle) }
+    if any(inSmall) { y.replace(with: a * ErfPolynomials.small(a * a), where: inSmall) }
     // erf is odd: give y the sign of x. NaN stays NaN.
     return float(bits(y) | (bits(x) & 0x8000_0000)).replacing(with: x, where: x .!= x)
   }
