@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+  import Glibc
+#endif
 import Dispatch
 import IngotArchitectures
 import IngotCore
@@ -11,6 +14,8 @@ public final class Weights {
   let index: [String: Int]
   /// Check each payload against its source's digest before using it.
   public var verifyDigests = true
+  static let cores = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+
   /// Set while a pass checks digests beside itself (see DigestBehind).
   var behind: DigestBehind? = nil
 
@@ -18,7 +23,10 @@ public final class Weights {
   /// background queue beside it, and returns its result only once every
   /// check passed. Other sources, or verification off: `body` as it is.
   func checkingBehind<T>(_ body: () throws -> T) throws -> T {
-    guard verifyDigests, source.format == "ingot", behind == nil else { return try body() }
+    // Only with a core to spare: on a busy machine the hashing thread
+    // would hold up one share of every product (each waits for its slowest
+    // share), and the inline check (beside the conversion) costs less.
+    guard verifyDigests, source.format == "ingot", behind == nil, Ops.threads < Self.cores else { return try body() }
     let checks = DigestBehind(source)
     behind = checks
     defer { behind = nil }
