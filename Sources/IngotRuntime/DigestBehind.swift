@@ -9,7 +9,8 @@ import IngotCore
 /// quarter of a small model's pass under perf, MiniLM's 47 MB embedding
 /// table alone 30 ms) no longer sits on the critical path. Only for sources
 /// that read payloads straight from a mapped file (.ingot), where two
-/// concurrent reads are safe.
+/// concurrent reads are safe, and only when the pass leaves a core idle
+/// (`Weights.checkingBehind`).
 final class DigestBehind: @unchecked Sendable {
   // @unchecked: `failures` and `queued` are only touched holding `lock`;
   // `source` is Sendable and read-only here.
