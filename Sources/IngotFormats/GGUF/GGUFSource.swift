@@ -14,9 +14,11 @@ public enum GGUFNames: String, Sendable, CaseIterable {
 /// A GGUF file as a TensorSource. F32, F16 and BF16 tensors are imported bit
 /// for bit; quantized ones are dequantized to f32. Metadata keys are kept as
 /// `gguf/<key>` (values as canonical JSON; tokenizer arrays included).
-/// For llama models, names are mapped to Hugging Face's by default and the
-/// q/k rows un-permuted, so the tensors equal the checkpoint llama.cpp's
-/// converter started from; `names: .gguf` keeps llama.cpp's names and rows.
+/// For every architecture in the registry with a GGUF layout, names are
+/// mapped to Hugging Face's by default and the converter's transforms undone
+/// (llama's q/k rows un-permuted, Gemma's norms back from w + 1), so the
+/// tensors equal the checkpoint llama.cpp's converter started from;
+/// `names: .gguf` keeps llama.cpp's names and values.
 public final class GGUFSource: TensorSource, @unchecked Sendable {
   // @unchecked: immutable after init.
   public let gguf: GGUFFile
