@@ -19,14 +19,25 @@ public final class Weights {
   /// Set while a pass checks digests beside itself (see DigestBehind).
   var behind: DigestBehind? = nil
 
-  /// Runs `body` (a forward pass) with every payload's digest checked on a
-  /// background queue beside it, and returns its result only once every
-  /// check passed. Other sources, or verification off: `body` as it is.
+  /// Set while `checkingBehind` verified every payload up front.
+  var verifiedUpFront = false
+
+  /// Runs `body` (a forward pass) with every payload's digest checked off
+  /// its critical path. With a core to spare, on a background queue beside
+  /// it (DigestBehind), its result returned only once every check passed.
+  /// Without one, a hashing thread would hold up one share of every product
+  /// (each waits for its slowest share), so every payload is hashed before
+  /// the pass instead, all threads hashing different tensors (one tensor's
+  /// SHA-256 cannot be split; inline, each one stalled the pass). Other
+  /// sources, or verification off: `body` as it is, checks inline.
   func checkingBehind<T>(_ body: () throws -> T) throws -> T {
-    // Only with a core to spare: on a busy machine the hashing thread
-    // would hold up one share of every product (each waits for its slowest
-    // share), and the inline check (beside the conversion) costs less.
-    guard verifyDigests, source.format == "ingot", behind == nil, Ops.threads < Self.cores else { return try body() }
+    guard verifyDigests, source.format == "ingot", behind == nil, !verifiedUpFront else { return try body() }
+    guard Ops.threads < Self.cores else {
+      try verifyAll()
+      verifiedUpFront = true
+      defer { verifiedUpFront = false }
+      return try body()
+    }
     let checks = DigestBehind(source)
     behind = checks
     defer { behind = nil }
@@ -37,6 +48,32 @@ public final class Weights {
     }
     if let damaged = checks.finish() { throw RuntimeError.inFile(path, .digestMismatch(damaged)) }
     return result
+  }
+
+  /// Every payload against its digest, largest first, `Ops.threads` at a time.
+  func verifyAll() throws {
+    let sizes = source.tensors.map(\.byteCount)
+    let order = sizes.indices.sorted { sizes[$0] > sizes[$1] }
+    let damaged = Slots<String>(count: order.count)
+    let next = Slots<Int>(count: 1)
+    let lock = Lock()
+    let src = source
+    DispatchQueue.concurrentPerform(iterations: max(1, min(Ops.threads, order.count))) { _ in
+      while true {
+        let k: Int = lock.locked {
+          let k = next[0] ?? 0
+          next[0] = k + 1
+          return k
+        }
+        guard k < order.count else { return }
+        let i = order[k]
+        guard let expected = src.expectedDigest(i) else { continue }
+        let actual = try? src.withPayload(i) { Digest.sha256Hex($0) }
+        src.release(i)
+        if actual != expected { damaged[k] = src.tensors[i].name }
+      }
+    }
+    if let (_, name) = damaged.first { throw RuntimeError.inFile(path, .digestMismatch(name)) }
   }
 
   public init(_ source: any TensorSource) {
@@ -71,7 +108,7 @@ public final class Weights {
     guard let i = index[name] else { throw RuntimeError.inFile(path, .missingTensor(name)) }
     let t = source.tensors[i]
     guard let n = elementCount(t.shape) else { throw RuntimeError.inFile(path, .unsupported("\(name): shape \(t.shape) overflows")) }
-    var expected = verifyDigests ? source.expectedDigest(i) : nil
+    var expected = verifyDigests && !verifiedUpFront ? source.expectedDigest(i) : nil
     if let e = expected, let behind {
       behind.check(i, expected: e)
       expected = nil
