@@ -81,9 +81,9 @@ public struct ArchitectureSpec: Sendable {
   public var localRopeTheta: Double? = nil
   /// The GGUF key of the norm epsilon, after `{architecture}.`.
   public var ggufEpsKey: String = "attention.layer_norm_rms_epsilon"
-  /// The GGUF file holds a single value for the query scale's divisor only
-  /// for the largest Gemma; llama.cpp picks it by layer count (see
-  /// `ArchitectureSpec+Config.swift`).
+  /// GGUF has no query_pre_attn_scalar: llama.cpp scales queries by
+  /// 1/√head_dim, except for models of these layer counts (Gemma's 27B),
+  /// where it uses 1/√(hidden/heads).
   public var queryScaleFromHidden: Set<Int> = []
 
   /// The Hugging Face name of a role's tensor (without `.weight`/`.bias`).

@@ -68,37 +68,40 @@ public enum Architectures {
   static let gemmaGGUF: [TensorRole: String] = [
     .attnPostNorm: "blk.{bid}.post_attention_norm", .ffnNorm: "blk.{bid}.ffn_norm", .ffnPostNorm: "blk.{bid}.post_ffw_norm",
   ]
-  static func gemmaTransforms(_ roles: [TensorRole]) -> [TensorRole: ArchitectureSpec.Transform] {
-    Dictionary(uniqueKeysWithValues: roles.filter(\.isNorm).map { ($0, .normPlusOne) })
-  }
-
-  /// Gemma 2: norms x̂·(1 + w) before and after attention and the MLP,
-  /// embeddings × √hidden, GELU (tanh), sliding window on even layers,
-  /// attention and final logit soft-capping.
-  public static let gemma2: ArchitectureSpec = {
-    var s = decoder("gemma2", modelTypes: ["gemma2"], gguf: "gemma2", hf: gemmaHF, ggufNames: gemmaGGUF,
-                    transforms: gemmaTransforms(TensorRole.allCases), activation: "gelu_pytorch_tanh", activationKey: "hidden_activation")
+  /// Gemma's shared layout: norms x̂·(1 + w) (stored w + 1 in GGUF) before
+  /// and after attention and the MLP, embeddings × √hidden, GELU (tanh).
+  static func gemma(
+    _ name: String, modelTypes: [String], hf: [TensorRole: String] = [:], gguf: [TensorRole: String] = [:],
+    slidingPattern: Int, bigModelLayers: Int
+  ) -> ArchitectureSpec {
+    let norms = Dictionary(uniqueKeysWithValues: TensorRole.allCases.filter(\.isNorm).map { ($0, ArchitectureSpec.Transform.normPlusOne) })
+    var s = decoder(
+      name, modelTypes: modelTypes, gguf: name, hf: gemmaHF.merging(hf) { $1 }, ggufNames: gemmaGGUF.merging(gguf) { $1 },
+      transforms: norms, activation: "gelu_pytorch_tanh", activationKey: "hidden_activation")
     s.normWeight = .plusOne
     s.scalesEmbeddings = true
-    s.slidingPattern = 2
+    s.slidingPattern = slidingPattern
+    // llama.cpp takes the 27B models' query scale from hidden/heads.
+    s.queryScaleFromHidden = [bigModelLayers]
+    return s
+  }
+
+  /// Gemma 2: sliding window on even layers (4096 when a GGUF file says
+  /// none), attention and final logit soft-capping.
+  public static let gemma2: ArchitectureSpec = {
+    var s = gemma("gemma2", modelTypes: ["gemma2"], slidingPattern: 2, bigModelLayers: 46)
     s.ggufDefaultWindow = 4096
-    s.queryScaleFromHidden = [46]  // llama.cpp: Gemma 2 27B
     return s
   }()
 
   /// Gemma 3 text: Gemma 2's layout plus q/k norms, five sliding layers
   /// (local rope base) to one global, no soft-capping of attention.
   public static let gemma3: ArchitectureSpec = {
-    var s = decoder(
-      "gemma3", modelTypes: ["gemma3_text"], gguf: "gemma3",
-      hf: gemmaHF.merging([.attnQNorm: "model.layers.{bid}.self_attn.q_norm", .attnKNorm: "model.layers.{bid}.self_attn.k_norm"]) { $1 },
-      ggufNames: gemmaGGUF.merging([.attnQNorm: "blk.{bid}.attn_q_norm", .attnKNorm: "blk.{bid}.attn_k_norm"]) { $1 },
-      transforms: gemmaTransforms(TensorRole.allCases), activation: "gelu_pytorch_tanh", activationKey: "hidden_activation")
-    s.normWeight = .plusOne
-    s.scalesEmbeddings = true
-    s.slidingPattern = 6
+    var s = gemma(
+      "gemma3", modelTypes: ["gemma3_text"],
+      hf: [.attnQNorm: "model.layers.{bid}.self_attn.q_norm", .attnKNorm: "model.layers.{bid}.self_attn.k_norm"],
+      gguf: [.attnQNorm: "blk.{bid}.attn_q_norm", .attnKNorm: "blk.{bid}.attn_k_norm"], slidingPattern: 6, bigModelLayers: 62)
     s.localRopeTheta = 10000
-    s.queryScaleFromHidden = [62]  // llama.cpp: Gemma 3 27B
     return s
   }()
 
