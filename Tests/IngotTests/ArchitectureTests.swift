@@ -1,6 +1,7 @@
 import Foundation
 import IngotArchitectures
 import IngotCommands
+import IngotContainer
 import IngotCore
 import IngotRuntime
 import IngotTestSupport
@@ -204,6 +205,34 @@ import Testing
     #expect(g3.slidingLayers == [true, true, true, true, true, false] && g3.slidingWindow == 8)
     #expect(g3.localRope == Rope(theta: 10000) && g3.rope == Rope(theta: 1_000_000, scaling: .linear(factor: 8)))
     #expect(pairs[3].0.slidingLayers == [true, false] && pairs[3].0.attentionSoftcap == 50 && pairs[3].0.finalSoftcap == 30)
+  }
+
+  /// llama.cpp's sliding-window keys in a GGUF: a window, a layer pattern
+  /// (a period here), the local rope base; and what a file leaves out.
+  @Test func ggufSlidingWindowKeysAreReadAsLlamaCppReadsThem() throws {
+    let tmp = TempDir()
+    defer { tmp.cleanup() }
+    func config(_ edits: [(String, JSONValue)], _ fixture: String = "gemma3") throws -> ModelConfig {
+      var source = Fixtures.path("arch/\(fixture)/model.gguf")
+      for (i, (key, value)) in edits.enumerated() {
+        try GGUFEdit.set(key, value, in: source, to: tmp.file("e\(i).gguf"))
+        source = tmp.file("e\(i).gguf")
+      }
+      _ = try ConvertAction(sources: [source], output: tmp.file("e.ingot"), force: true).run()
+      return try Weights(try ContainerReader(path: tmp.file("e.ingot"))).config().1
+    }
+    let asWritten = try config([])
+    #expect(asWritten.slidingWindow == 8 && asWritten.slidingLayers == [true, true, true, true, true, false])
+    #expect(asWritten.localRope == Rope(theta: 10000) && asWritten.rope == Rope(theta: 1_000_000, scaling: .linear(factor: 8)))
+    let period3 = try config([("gemma3.attention.sliding_window_pattern", .int(3)), ("gemma3.rope.freq_base_swa", .double(20000))])
+    #expect(period3.slidingLayers == [true, true, false, true, true, false] && period3.localRope == Rope(theta: 20000))
+    let noWindow = try config([("gemma3.attention.sliding_window", .int(0))])
+    #expect(noWindow.slidingWindow == nil)
+    // A window that is not a number is refused by its key.
+    #expect { _ = try config([("gemma3.attention.sliding_window", .string("eight"))]) } throws: { error in
+      guard case .inFile(_, .config(.notAnInteger("gemma3.attention.sliding_window")))? = error as? RuntimeError else { return false }
+      return true
+    }
   }
 
   /// Multimodal and mixture-of-experts model types stay refused by name.
