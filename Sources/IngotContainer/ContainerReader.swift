@@ -197,6 +197,8 @@ public final class ContainerReader: TensorSource, @unchecked Sendable {
       ? nil : .digestMismatch(file: path, tensor: entry.name, expected: entry.digest, actual: actual)
   }
 
+  public func verifyPayload(_ index: Int) -> Bool { verifyTensor(index) == nil }
+
   /// Checks that the alignment gaps between payloads hold only zero bytes, so
   /// nothing can hide in them.
   public func verifyPadding() -> ContainerError? {

@@ -60,6 +60,9 @@ public protocol TensorSource: AnyObject, Sendable {
   /// The SHA-256 the source promises for tensor `index`'s payload (an
   /// `.ingot` input's tensor digest), checked by every pipeline that reads it.
   func expectedDigest(_ index: Int) -> String?
+  /// Whether tensor `index`'s payload hashes to `expectedDigest` (true when
+  /// none is promised). Safe to call beside other reads of the source.
+  func verifyPayload(_ index: Int) -> Bool
 }
 
 extension TensorSource {
@@ -67,6 +70,13 @@ extension TensorSource {
   public var provenance: [ProvenanceStep] { [] }
   public var inputModelDigest: String? { nil }
   public func expectedDigest(_ index: Int) -> String? { nil }
+
+  public func verifyPayload(_ index: Int) -> Bool {
+    guard let expected = expectedDigest(index) else { return true }
+    var digest = StreamingDigest()
+    do { try forEachSlice(index, size: 8 << 20) { part, _ in digest.update(part) } } catch { return false }
+    return digest.finalizeHex() == expected
+  }
 
   public func forEachSlice(_ index: Int, size: Int, _ body: (UnsafeRawBufferPointer, Int) throws -> Void) throws {
     try withPayload(index) { payload in

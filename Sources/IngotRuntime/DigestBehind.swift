@@ -7,9 +7,9 @@ import IngotCore
 /// the first mismatch before the pass's result is returned. So a damaged
 /// container still never yields a result, but the check (a tenth to a
 /// quarter of a small model's pass under perf, MiniLM's 47 MB embedding
-/// table alone 30 ms) no longer sits on the critical path. Only for sources
-/// that read payloads straight from a mapped file (.ingot), where two
-/// concurrent reads are safe, and only when the pass leaves a core idle
+/// table alone 30 ms) no longer sits on the critical path. Each check is the
+/// source's own `verifyPayload` (for a container, `verifyTensor`: streamed,
+/// safe beside the pass's reads). Only when the pass leaves a core idle
 /// (`Weights.checkingBehind`).
 final class DigestBehind: @unchecked Sendable {
   // @unchecked: `failures` and `queued` are only touched holding `lock`;
@@ -23,15 +23,13 @@ final class DigestBehind: @unchecked Sendable {
 
   init(_ source: any TensorSource) { self.source = source }
 
-  /// Queues tensor `index`'s hash and its comparison with `expected`.
-  func check(_ index: Int, expected: String) {
+  /// Queues tensor `index`'s check against its promised digest.
+  func check(_ index: Int) {
     guard lock.locked({ queued.insert(index).inserted }) else { return }
     queue.async(group: group) { [self] in
-      let actual = try? source.withPayload(index) { Digest.sha256Hex($0) }
-      // Hashing mapped the payload's pages again: let them go, so that
-      // peak RSS stays that of the pass (a re-read only costs a fault).
-      source.release(index)
-      if actual != expected { lock.locked { failures.append(source.tensors[index].name) } }
+      // verifyPayload streams the payload and lets its pages go, so peak
+      // RSS stays that of the pass.
+      if !source.verifyPayload(index) { lock.locked { failures.append(source.tensors[index].name) } }
     }
   }
 

@@ -28,10 +28,10 @@ public final class Weights {
   /// Without one, a hashing thread would hold up one share of every product
   /// (each waits for its slowest share), so every payload is hashed before
   /// the pass instead, all threads hashing different tensors (one tensor's
-  /// SHA-256 cannot be split; inline, each one stalled the pass). Other
-  /// sources, or verification off: `body` as it is, checks inline.
+  /// SHA-256 cannot be split; inline, each one stalled the pass).
+  /// Verification off: `body` as it is.
   func checkingBehind<T>(_ body: () throws -> T) throws -> T {
-    guard verifyDigests, source.format == "ingot", behind == nil, !verifiedUpFront else { return try body() }
+    guard verifyDigests, behind == nil, !verifiedUpFront else { return try body() }
     guard Ops.threads < Self.cores else {
       try verifyAll()
       verifiedUpFront = true
@@ -50,28 +50,15 @@ public final class Weights {
     return result
   }
 
-  /// Every payload against its digest, largest first, `Ops.threads` at a time.
+  /// Every payload against its digest, largest first so the threads
+  /// finish together (as `ingot verify` does).
   func verifyAll() throws {
-    let sizes = source.tensors.map(\.byteCount)
-    let order = sizes.indices.sorted { sizes[$0] > sizes[$1] }
+    let tensors = source.tensors
+    let order = tensors.indices.sorted { tensors[$0].byteCount > tensors[$1].byteCount }
     let damaged = Slots<String>(count: order.count)
-    let next = Slots<Int>(count: 1)
-    let lock = Lock()
     let src = source
-    DispatchQueue.concurrentPerform(iterations: max(1, min(Ops.threads, order.count))) { _ in
-      while true {
-        let k: Int = lock.locked {
-          let k = next[0] ?? 0
-          next[0] = k + 1
-          return k
-        }
-        guard k < order.count else { return }
-        let i = order[k]
-        guard let expected = src.expectedDigest(i) else { continue }
-        let actual = try? src.withPayload(i) { Digest.sha256Hex($0) }
-        src.release(i)
-        if actual != expected { damaged[k] = src.tensors[i].name }
-      }
+    DispatchQueue.concurrentPerform(iterations: order.count) { k in
+      if !src.verifyPayload(order[k]) { damaged[k] = tensors[order[k]].name }
     }
     if let (_, name) = damaged.first { throw RuntimeError.inFile(path, .digestMismatch(name)) }
   }
@@ -109,8 +96,8 @@ public final class Weights {
     let t = source.tensors[i]
     guard let n = elementCount(t.shape) else { throw RuntimeError.inFile(path, .unsupported("\(name): shape \(t.shape) overflows")) }
     var expected = verifyDigests && !verifiedUpFront ? source.expectedDigest(i) : nil
-    if let e = expected, let behind {
-      behind.check(i, expected: e)
+    if expected != nil, let behind {
+      behind.check(i)
       expected = nil
     }
     let codec = try QuantCodecs.layout(t.encoding, dtype: t.dtype, shape: t.shape)
