@@ -22,6 +22,9 @@ public enum Inputs {
         throw FormatError.unknown(file: paths[1], hint: "only one .ingot input at a time")
       }
       return try ContainerReader(path: first)
+    case .safetensorsModelFolder where paths.count == 1 && MLXSource.quantizationBlock(folder: first) != nil:
+      // An mlx-lm quantized folder: its layers are read as MLX stores them.
+      return try MLXSource(folder: first)
     case .safetensors, .safetensorsModelFolder, .safetensorsIndex:
       return try SafetensorsSource(paths: paths)
     case .numpy:

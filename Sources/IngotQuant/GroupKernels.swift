@@ -1,3 +1,5 @@
+import IngotCore
+
 /// Per-group quantization kernels: round-to-nearest and the data-free,
 /// error-minimizing scale searches.
 ///
@@ -46,7 +48,21 @@ typealias F8 = SIMD8<Float>
 @inline(__always) func load8(_ p: UnsafePointer<Float>, _ i: Int) -> F8 { UnsafeRawPointer(p + i).loadUnaligned(as: F8.self) }
 @inline(__always) func store8(_ p: UnsafeMutablePointer<Float>, _ i: Int, _ v: F8) { UnsafeMutableRawPointer(p + i).storeBytes(of: v, as: F8.self) }
 
-/// Affine group fit: value = scale · q + min, q ∈ 0…15.
+/// How a fit's scale and minimum are stored, so that they are scored as
+/// they will be read back.
+enum ScaleRounding {
+  case none, f16, bf16
+
+  @inline(__always) func callAsFunction(_ v: Float) -> Float {
+    switch self {
+    case .none: v
+    case .f16: IngotQuant.f16(v)
+    case .bf16: Float(bitPattern: UInt32(FloatConversion.bfloat16Bits(v)) << 16)
+    }
+  }
+}
+
+/// Affine group fit: value = scale · q + min, q ∈ 0…levels.
 struct AffineFit {
   var scale: Float
   var min: Float
@@ -130,15 +146,16 @@ enum GroupKernels {
     return fit(CodeSums(q: sq.sum(), qq: sqq.sum(), qx: sqx.sum()), n: n, sx: sx.sum(), nonPositiveMin: nonPositiveMin)
   }
 
-  /// Asymmetric 4-bit fit of one group of n values (n a multiple of 8).
-  /// `roundF16` rounds scale and min to f16 before they are scored, as they
-  /// will be stored. Search: 3 candidate inverse scales, (14, 15, 16)/(max−min);
+  /// Asymmetric fit of one group of n values (n a multiple of 8) to codes
+  /// 0…levels (15: 4 bits). `rounding` rounds scale and min before they are
+  /// scored, as they will be stored. Search: 3 candidate inverse scales,
+  /// (levels − 1, levels, levels + 1)/(max−min);
   /// from each, up to three rounds of least-squares (scale, min) then new
   /// codes (the approach of llama.cpp's k-quant search, unweighted). The
   /// lowest squared error wins (measured on MiniLM: 0.16 dB below 21
   /// candidates × 2 refits at a fifth of the time, and no worse on model
   /// outputs); the winner's codes are left in `codes`.
-  static func asymmetric(_ x: UnsafePointer<Float>, _ n: Int, search: Bool, roundF16: Bool, nonPositiveMin: Bool = false, codes: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) -> AffineFit {
+  static func asymmetric(_ x: UnsafePointer<Float>, _ n: Int, search: Bool, rounding: ScaleRounding, levels: Float = 15, nonPositiveMin: Bool = false, codes: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) -> AffineFit {
     var vlo = load8(x, 0), vhi = vlo, vsx = F8(), vsxx = F8()
     var i = 0
     while i < n {
@@ -152,16 +169,16 @@ enum GroupKernels {
     var lo = hmin(vlo), hi = hmax(vhi)
     let sx = vsx.sum(), sxx = vsxx.sum()
     if nonPositiveMin { lo = min(lo, 0) }
-    @inline(__always) func store(_ v: Float) -> Float { roundF16 ? f16(v) : v }
-    var best = AffineFit(scale: store((hi - lo) / 15), min: store(lo))
+    @inline(__always) func store(_ v: Float) -> Float { rounding(v) }
+    var best = AffineFit(scale: store((hi - lo) / levels), min: store(lo))
     if !search || !(hi > lo) {
-      _ = quantizePass(x, n, offset: best.min, inv: best.scale > 0 ? 1 / best.scale : 0, lo: 0, hi: 15, codes: codes)
+      _ = quantizePass(x, n, offset: best.min, inv: best.scale > 0 ? 1 / best.scale : 0, lo: 0, hi: levels, codes: codes)
       return best
     }
-    var bestErr = error(best, quantizePass(x, n, offset: best.min, inv: 1 / best.scale, lo: 0, hi: 15, codes: scratch), n: n, sx: sx, sxx: sxx)
+    var bestErr = error(best, quantizePass(x, n, offset: best.min, inv: 1 / best.scale, lo: 0, hi: levels, codes: scratch), n: n, sx: sx, sxx: sxx)
     let range = hi - lo
-    for target: Float in [14, 15, 16] {
-      var c = quantizePass(x, n, offset: lo, inv: target / range, lo: 0, hi: 15, codes: scratch)
+    for target in [levels - 1, levels, levels + 1] {
+      var c = quantizePass(x, n, offset: lo, inv: target / range, lo: 0, hi: levels, codes: scratch)
       var previous = Double.infinity
       for _ in 0..<3 {
         guard var f = fit(c, n: n, sx: sx, nonPositiveMin: nonPositiveMin) else { break }
@@ -169,7 +186,7 @@ enum GroupKernels {
         f.min = store(f.min)
         guard f.scale > 0 else { break }
         // These are f's best codes, so the error is exact for f.
-        c = quantizePass(x, n, offset: f.min, inv: 1 / f.scale, lo: 0, hi: 15, codes: scratch)
+        c = quantizePass(x, n, offset: f.min, inv: 1 / f.scale, lo: 0, hi: levels, codes: scratch)
         let e = error(f, c, n: n, sx: sx, sxx: sxx)
         if e < bestErr {
           bestErr = e
@@ -183,7 +200,7 @@ enum GroupKernels {
         previous = e
       }
     }
-    _ = quantizePass(x, n, offset: best.min, inv: 1 / best.scale, lo: 0, hi: 15, codes: codes)
+    _ = quantizePass(x, n, offset: best.min, inv: 1 / best.scale, lo: 0, hi: levels, codes: codes)
     return best
   }
 

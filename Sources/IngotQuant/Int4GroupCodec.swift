@@ -134,7 +134,7 @@ public struct Int4GroupCodec: QuantCodec {
           for i in 0..<g { s.codes[i] += 8 }
           Kernels.storeF16(scale, base + scaleSection.lowerBound + 2 * gi)
         } else {
-          let fit = GroupKernels.asymmetric(s.x, g, search: search, roundF16: true, codes: s.codes, scratch: s.work)
+          let fit = GroupKernels.asymmetric(s.x, g, search: search, rounding: .f16, codes: s.codes, scratch: s.work)
           guard fit.scale.isFinite, fit.min.isFinite else { throw .outOfRange(tensor: name, row: r) }
           Kernels.storeF16(fit.scale, base + scaleSection.lowerBound + 2 * gi)
           Kernels.storeF16(fit.min, base + minSection.lowerBound + 2 * gi)
@@ -142,6 +142,18 @@ public struct Int4GroupCodec: QuantCodec {
         Kernels.storeNibbles(s.codes, g, base + (r * cols + j * g) / 2)
       }
     }
+  }
+
+  /// q6: group `gi`'s scale and minimum magnitude (value = s·q − m).
+  public func q6Group(_ gi: Int, payload p: UnsafeRawPointer) -> (scale: Float, min: Float) {
+    let bit = gi * 12
+    let b0 = UInt16(p.load(fromByteOffset: scaleSection.lowerBound + bit / 8, as: UInt8.self))
+    let b1 = UInt16(p.load(fromByteOffset: scaleSection.lowerBound + bit / 8 + 1, as: UInt8.self))
+    let entry = bit % 8 == 0 ? (b0 | (b1 & 0x0F) << 8) : (b0 >> 4 | b1 << 4)
+    let sb = gi * groupSize / superBlock
+    let d = Kernels.f16At(p, minSection.lowerBound + 2 * sb)
+    let dmin = Kernels.f16At(p, minSection.lowerBound + 2 * superBlocks + 2 * sb)
+    return (Float(entry & 63) * d, Float(entry >> 6) * dmin)
   }
 
   public func dequantizeRow(_ r: Int, payload p: UnsafeRawPointer, into out: UnsafeMutablePointer<Float>) {
@@ -169,15 +181,7 @@ public struct Int4GroupCodec: QuantCodec {
           out[i + 1] = Float(b >> 4) * s + m
         }
       case (.q6, _):
-        let bit = gi * 12
-        let b0 = UInt16(p.load(fromByteOffset: scaleStart + bit / 8, as: UInt8.self))
-        let b1 = UInt16(p.load(fromByteOffset: scaleStart + bit / 8 + 1, as: UInt8.self))
-        let entry = bit % 8 == 0 ? (b0 | (b1 & 0x0F) << 8) : (b0 >> 4 | b1 << 4)
-        let sb = (r * cols + j * g) / superBlock
-        let d = Kernels.f16At(p, minStart + 2 * sb)
-        let dmin = Kernels.f16At(p, minStart + 2 * superBlocks + 2 * sb)
-        let s = Float(entry & 63) * d
-        let m = Float(entry >> 6) * dmin
+        let (s, m) = q6Group(gi, payload: p)
         for i in stride(from: range.lowerBound, to: range.upperBound, by: 2) {
           let b = packed[i / 2]
           out[i] = s * Float(b & 0x0F) - m

@@ -27,7 +27,7 @@ enum Q6 {
     var scales = [Float](repeating: 0, count: groups)
     var mins = [Float](repeating: 0, count: groups)
     for j in 0..<groups {
-      let fit = GroupKernels.asymmetric(x + 32 * j, 32, search: search, roundF16: false, nonPositiveMin: true, codes: codes + 32 * j, scratch: scratch)
+      let fit = GroupKernels.asymmetric(x + 32 * j, 32, search: search, rounding: .none, nonPositiveMin: true, codes: codes + 32 * j, scratch: scratch)
       scales[j] = fit.scale
       mins[j] = fit.min
     }

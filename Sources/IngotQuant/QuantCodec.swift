@@ -54,18 +54,22 @@ extension QuantCodec {
 public struct QuantOptions: Equatable, Sendable {
   public var groupSize: Int?
   public var symmetric: Bool
-  /// Scale storage: "f16" (default) or "q6".
+  /// Scale storage: "f16" (default) or "q6"; for mlx, the scale dtype
+  /// (f16, bf16 or f32; by default the tensor's own dtype, as mlx-lm stores them).
   public var scales: String?
-  public init(groupSize: Int? = nil, symmetric: Bool = false, scales: String? = nil) {
+  /// Code width, for schemes that have several (mlx).
+  public var bits: Int?
+  public init(groupSize: Int? = nil, symmetric: Bool = false, scales: String? = nil, bits: Int? = nil) {
     self.groupSize = groupSize
     self.symmetric = symmetric
     self.scales = scales
+    self.bits = bits
   }
 }
 
 /// The registry: every encoding by kind.
 public enum QuantCodecs {
-  public static let all: [any QuantCodec.Type] = [Int8ChannelCodec.self, Int8BlockCodec.self, Int4GroupCodec.self]
+  public static let all: [any QuantCodec.Type] = [Int8ChannelCodec.self, Int8BlockCodec.self, Int4GroupCodec.self, MLXAffineCodec.self]
 
   public static func codec(kind: String) -> (any QuantCodec.Type)? { all.first { $0.kind == kind } }
 

@@ -50,6 +50,9 @@ public struct QuantScheme: Equatable, Sendable {
     guard dtype == .f32 || dtype == .f16 || dtype == .bf16 else { return .failure(.init("dtype \(dtype.rawValue) is not f32, f16 or bf16")) }
     guard shape.count >= 2 else { return .failure(.init("rank \(shape.count): only matrices (rank ≥ 2) are quantized")) }
     guard let count = elementCount(shape), count > 0 else { return .failure(.init("empty tensor")) }
+    // mlx keeps its scales in the tensor's dtype unless told otherwise.
+    var options = self.options
+    if kind == MLXAffineCodec.kind && options.scales == nil { options.scales = dtype.rawValue }
     func fit<C: QuantCodec>(_ c: C.Type) -> Result<any QuantCodec, KeepReason> {
       c.fit(options, rows: shape[0], cols: count / shape[0]).map { $0 }
     }
@@ -60,6 +63,7 @@ public struct QuantScheme: Equatable, Sendable {
   public var parameters: [String: JSONValue] {
     var p: [String: JSONValue] = ["scheme": .string(name), "search": .bool(search)]
     if let g = options.groupSize { p["group_size"] = .int(Int64(g)) }
+    if let b = options.bits { p["bits"] = .int(Int64(b)) }
     return p
   }
 }

@@ -40,7 +40,8 @@ public struct ExportAction: Sendable {
   /// pipeline as every other command; each payload is checked against its
   /// digest on the way, so a damaged container is never exported as sound.
   public func run() throws -> Outcome {
-    guard format == "safetensors" else { throw PipelineError.usage("--to must be safetensors (GGUF export is not implemented yet)") }
+    if format == "mlx" { return try runMLX() }
+    guard format == "safetensors" else { throw PipelineError.usage("--to must be safetensors or mlx (GGUF export is not implemented yet)") }
     let reader = try ContainerReader(path: input)
     let cast = try dtype.map { try CastStage(target: $0) }
     var folder: String? = nil
@@ -103,6 +104,55 @@ public struct ExportAction: Sendable {
         for path in written { unlink(path) }
         rmdir(folder)
       }
+      throw error
+    }
+  }
+
+  /// Source → [cast of float tensors, MLX layout] → MLX folder sink. The
+  /// quantized tensors keep their codes (MLXStage); the config is the
+  /// container's own config.json with a quantization block.
+  func runMLX() throws -> Outcome {
+    let reader = try ContainerReader(path: input)
+    let folder = output.hasSuffix("/") ? String(output.dropLast()) : output
+    guard let configText = reader.metadata["files/config.json"] else {
+      throw MLXError.noConfig(reason: "\(input) carries no config.json (mlx-lm builds the model from it; convert from a Hugging Face or MLX folder)")
+    }
+    let config: JSONValue
+    do { config = try JSONParser.parse(Array(configText.utf8)) } catch { throw MLXError.noConfig(reason: "config.json: \(error.description)") }
+    var companions: [(name: String, text: String)] = []
+    var skipped: [String] = []
+    for (k, text) in reader.metadata.sorted(by: { $0.key < $1.key }) where k.hasPrefix("files/") {
+      let name = String(k.dropFirst("files/".count))
+      guard name != "config.json" else { continue }
+      guard SafetensorsSource.companionFiles.contains(name) else {
+        skipped.append(name)
+        continue
+      }
+      companions.append((name, text))
+    }
+    var st = stat()
+    if !force {
+      for name in ["model.safetensors", "config.json"] + companions.map({ $0.name }) where stat(folder + "/" + name, &st) == 0 {
+        throw FileError.exists(file: folder + "/" + name)
+      }
+    }
+    var created = false
+    if stat(folder, &st) != 0 {
+      guard mkdir(folder, 0o755) == 0 else { throw FileError.io(file: folder, operation: "create folder", errno: errno) }
+      created = true
+    }
+    let sink: MLXWriter
+    do {
+      sink = try MLXWriter(folder: folder, inputs: [input], force: force, config: config, companions: companions,
+                           metadata: ["ingot.model_digest": reader.header.modelDigest])
+      var options = Pipeline.Options(operation: "export")
+      options.verifyInputs = verify
+      let cast = try dtype.map { try CastStage(target: $0) }
+      let stages: [any TensorStage] = (cast.map { [$0] } ?? []) + [MLXStage()]
+      let summary = try Pipeline(source: reader, stages: stages, options: options).run(into: sink)
+      return Outcome(files: sink.written, tensors: reader.tensors.count, bytes: summary.bytesOut, skipped: skipped)
+    } catch {
+      if created { rmdir(folder) }
       throw error
     }
   }

@@ -35,6 +35,7 @@ enum GGUFQuantChoice: String, ExpressibleByArgument, CaseIterable, Sendable {
 /// `--to safetensors`.
 enum ExportFormat: String, ExpressibleByArgument, CaseIterable, Sendable {
   case safetensors
+  case mlx
 }
 
 /// `--embeddings` and `--output-head`.

@@ -4,7 +4,7 @@ import ArgumentParser
 extension IngotCommand {
   struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
-      abstract: "Write an .ingot file back out as safetensors (a folder OUT/ also gets config and tokenizer files).")
+      abstract: "Write an .ingot file back out: safetensors (a folder OUT/ also gets config and tokenizer files), or an mlx-lm folder (--to mlx, quantized layers kept as they are).")
 
     @OptionGroup var file: ContainerArgument
 
