@@ -32,7 +32,7 @@ MAGIC = b"\x89INGOT\r\n"
 PREAMBLE = 72
 MAX_HEADER = 256 << 20
 MAX_DECOMPRESSION_RATIO = 4096  # spec section 13
-KNOWN_FEATURES = {"int8_channel", "int8_block", "int4_group", "zstd"}
+KNOWN_FEATURES = {"int8_channel", "int8_block", "int4_group", "mlx_affine", "zstd"}
 KNOWN_ENCODINGS = {"raw"} | KNOWN_FEATURES
 
 # dtype -> (numpy dtype or None, bits)
@@ -171,11 +171,26 @@ def quant_layout(t):
             L["scales"], L["mins"] = (groups * 12 + 7) // 8, 4 * (count // sb)
         else:
             L["scales"], L["mins"] = 2 * groups, 0 if L["symmetric"] else 2 * groups
+    elif kind == "mlx_affine":
+        g, bits, sd = e.get("group_size"), e.get("bits"), e.get("scale_dtype")
+        if g not in (32, 64, 128) or bits not in (1, 2, 3, 4, 5, 6, 8) or sd not in ("f16", "bf16", "f32") or cols % g \
+                or set(e) != {"kind", "group_size", "bits", "scale_dtype"}:
+            raise IngotError("%s: bad mlx_affine parameters" % t["name"])
+        L["group_size"], L["bits"], L["scale_format"], L["symmetric"] = g, bits, sd, False
+        width = 4 if sd == "f32" else 2
+        L["codes"] = count * bits // 8
+        L["scales"] = L["mins"] = width * (count // g)
     else:
         raise IngotError("%s: unknown encoding %r" % (t["name"], kind))
     L["groups"] = count // L["group_size"]
     L["length"] = L["codes"] + L["scales"] + L["mins"]
     return L
+
+
+def _bf16_round(x):
+    """float32 rounded to the nearest bfloat16 (ties to even), kept as float32."""
+    b = np.ascontiguousarray(x, dtype=np.float32).view(np.uint32).astype(np.uint64)
+    return (((b + 0x7FFF + ((b >> 16) & 1)) >> 16 << 16).astype(np.uint32)).view(np.float32)
 
 
 class IngotFile:
@@ -303,6 +318,22 @@ class IngotFile:
         rows, cols = L["rows"], L["cols"]
         out = {"layout": L}
         codes = raw[:L["codes"]]
+        if L["kind"] == "mlx_affine":
+            # element k of a row at bit k·bits of the row's little-endian bit stream
+            bits = L["bits"]
+            stream = np.unpackbits(codes.reshape(rows, -1), axis=1, bitorder="little").reshape(rows, cols, bits)
+            out["codes"] = (stream.astype(np.uint16) << np.arange(bits, dtype=np.uint16)).sum(-1).astype(np.uint8)
+            sd = L["scale_format"]
+            rest = raw[L["codes"]:]
+            half = L["scales"]
+            if sd == "f32":
+                out["scales"], out["mins"] = rest[:half].view("<f4").copy(), rest[half:2 * half].view("<f4").copy()
+            elif sd == "f16":
+                out["scales"], out["mins"] = rest[:half].view("<f2").copy(), rest[half:2 * half].view("<f2").copy()
+            else:
+                widen = lambda b: (b.view("<u2").astype(np.uint32) << 16).view(np.float32)
+                out["scales"], out["mins"] = widen(rest[:half]), widen(rest[half:2 * half])
+            return out
         if L["kind"] == "int4_group":
             q = np.empty(rows * cols, dtype=np.uint8)
             q[0::2] = codes & 0x0F
@@ -336,7 +367,14 @@ class IngotFile:
         L = s["layout"]
         rows, cols, g = L["rows"], L["cols"], L["group_size"]
         q = s["codes"].astype(np.float32)
-        if L["kind"] == "int8_channel":
+        if L["kind"] == "mlx_affine":
+            # MLX's arithmetic: round(round(scale·q) + bias) in the scale dtype.
+            sd = L["scale_format"]
+            narrow = {"f32": lambda x: x, "f16": lambda x: x.astype(np.float16).astype(np.float32), "bf16": _bf16_round}[sd]
+            sc = s["scales"].astype(np.float32)[:, None]
+            bi = s["mins"].astype(np.float32)[:, None]
+            v = narrow(narrow(q.reshape(-1, g) * sc) + bi).reshape(rows, cols)
+        elif L["kind"] == "int8_channel":
             v = q * s["scales"].astype(np.float32)[:, None]
         elif L["kind"] == "int8_block":
             v = (q.reshape(-1, 32) * s["scales"].astype(np.float32)[:, None]).reshape(rows, cols)

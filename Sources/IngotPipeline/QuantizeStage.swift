@@ -60,18 +60,29 @@ public func glob(_ pattern: String, _ text: String) -> Bool {
 public struct QuantizeStage: TensorStage {
   public let scheme: QuantScheme
   public let policy: QuantPolicy
+  /// A mix of bit widths over the model's layers (mlx schemes only).
+  public let recipe: QuantRecipe?
+  /// Blocks in the model, for the recipe's layer pattern.
+  public let layers: Int
   public var name: String { "quantize" }
 
-  public init(scheme: QuantScheme, policy: QuantPolicy = QuantPolicy()) {
+  public init(scheme: QuantScheme, policy: QuantPolicy = QuantPolicy(), recipe: QuantRecipe? = nil, layers: Int = 0) {
     self.scheme = scheme
     self.policy = policy
+    self.recipe = recipe
+    self.layers = layers
+  }
+
+  /// The scheme tensor `name` gets: the run's, or the recipe's width.
+  public func scheme(for name: String) -> QuantScheme {
+    recipe?.scheme(for: name, base: scheme, layers: layers) ?? scheme
   }
 
   /// Why a tensor keeps its precision; nil when it is quantized.
   public func keepReason(_ t: SourceTensor) -> String? {
     if let r = policy.reason(t.name) { return r }
     if t.shape.count < 2 { return "rank \(t.shape.count): norms, biases and vectors keep their precision" }
-    switch scheme.layout(dtype: t.dtype, shape: t.shape) {
+    switch scheme(for: t.name).layout(dtype: t.dtype, shape: t.shape) {
     case .success: return nil
     case .failure(let r): return r.reason
     }
@@ -80,7 +91,7 @@ public struct QuantizeStage: TensorStage {
   public func plan(_ t: SourceTensor) throws -> SourceTensor {
     // Refused rather than requantized: quantizing twice compounds error silently.
     guard t.encoding.isRaw else { throw QuantError.alreadyQuantized(tensor: t.name, kind: t.encoding.kind) }
-    guard keepReason(t) == nil, case .success(let codec) = scheme.layout(dtype: t.dtype, shape: t.shape) else { return t }
+    guard keepReason(t) == nil, case .success(let codec) = scheme(for: t.name).layout(dtype: t.dtype, shape: t.shape) else { return t }
     var out = t
     out.encoding = codec.encoding
     out.byteCount = codec.payloadLength
@@ -94,7 +105,7 @@ public struct QuantizeStage: TensorStage {
     defer { values.deallocate() }
     FloatConversion.convert(count: n, from: from.dtype, to: .f32, input: input, output: UnsafeMutableRawBufferPointer(values))
     let m = try Quantizer.quantize(UnsafeBufferPointer(values), codec: codec, search: scheme.search, logical: to.dtype, name: from.name, into: output)
-    return QuantReport.tensorJSON(name: from.name, shape: from.shape, scheme: scheme, codec: codec, metrics: m)
+    return QuantReport.tensorJSON(name: from.name, shape: from.shape, scheme: scheme(for: from.name), codec: codec, metrics: m)
   }
 
   public func summary(_ tensors: [(input: SourceTensor, output: SourceTensor, measured: JSONValue?)]) -> JSONValue? {

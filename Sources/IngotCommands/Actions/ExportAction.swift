@@ -19,6 +19,10 @@ public struct ExportAction: Sendable {
   public var force = false
   /// Check every payload against its digest on the way out.
   public var verify = true
+  /// MLX: write a sliding-window model mlx-lm runs with full attention.
+  public var fullAttention = false
+  /// MLX: quantize again what has no exact MLX form, instead of refusing it.
+  public var requantize = false
 
   public init(input: String, output: String, format: String = "safetensors", dtype: DType? = nil, force: Bool = false) {
     self.input = input
@@ -34,6 +38,8 @@ public struct ExportAction: Sendable {
     public var bytes: Int
     /// `files/…` entries not written: names that are not companion files.
     public var skipped: [String] = []
+    /// MLX --requantize: each tensor quantized again, with its error.
+    public var requantized: [JSONValue] = []
   }
 
   /// Source → [dequantize, cast] → safetensors sink, through the same
@@ -130,6 +136,9 @@ public struct ExportAction: Sendable {
       }
       companions.append((name, text))
     }
+    // The config is checked before the folder exists.
+    guard let object = config.objectValue else { throw MLXError.noConfig(reason: "config.json is not a JSON object") }
+    _ = try MLXConfig.translate(object, fullAttention: fullAttention)
     var st = stat()
     if !force {
       for name in ["model.safetensors", "config.json"] + companions.map({ $0.name }) where stat(folder + "/" + name, &st) == 0 {
@@ -141,16 +150,23 @@ public struct ExportAction: Sendable {
       guard mkdir(folder, 0o755) == 0 else { throw FileError.io(file: folder, operation: "create folder", errno: errno) }
       created = true
     }
+    let stage = MLXStage(requantize: requantize)
+    var meta = ["ingot.model_digest": reader.header.modelDigest]
+    // What was quantized again is named in the weights file itself.
+    let again = try stage.requantizedNames(reader.tensors)
+    if !again.isEmpty { meta["ingot.requantized"] = String(decoding: CanonicalJSON.encode(.array(again.map { .string($0) })), as: UTF8.self) }
     let sink: MLXWriter
     do {
       sink = try MLXWriter(folder: folder, inputs: [input], force: force, config: config, companions: companions,
-                           metadata: ["ingot.model_digest": reader.header.modelDigest])
+                           metadata: meta, fullAttention: fullAttention)
       var options = Pipeline.Options(operation: "export")
       options.verifyInputs = verify
       let cast = try dtype.map { try CastStage(target: $0) }
-      let stages: [any TensorStage] = (cast.map { [$0] } ?? []) + [MLXStage()]
+      let stages: [any TensorStage] = (cast.map { [$0] } ?? []) + [stage]
       let summary = try Pipeline(source: reader, stages: stages, options: options).run(into: sink)
-      return Outcome(files: sink.written, tensors: reader.tensors.count, bytes: summary.bytesOut, skipped: skipped)
+      var outcome = Outcome(files: sink.written, tensors: reader.tensors.count, bytes: summary.bytesOut, skipped: skipped)
+      outcome.requantized = summary.metrics["mlx"]?["requantized"]?.arrayValue ?? []
+      return outcome
     } catch {
       if created { rmdir(folder) }
       throw error

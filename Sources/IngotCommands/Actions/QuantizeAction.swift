@@ -15,6 +15,8 @@ public struct QuantizeAction: Sendable {
   public var verify = true
   public var note: String?
   public var timestamp: String?
+  /// A named mix of bit widths (mlx schemes: mixed_4_6 …).
+  public var recipe: QuantRecipe?
 
   public init(sources: [String], output: String, scheme: QuantScheme, policy: QuantPolicy = QuantPolicy(), force: Bool = false,
               note: String? = nil, timestamp: String? = nil) {
@@ -29,10 +31,13 @@ public struct QuantizeAction: Sendable {
 
   public func run(progress: ProgressBar? = nil) throws -> Pipeline.Outcome {
     let source = try Inputs.open(sources)
-    let stage = QuantizeStage(scheme: scheme, policy: policy)
-    var options = Pipeline.Options(
-      operation: "quantize", parameters: scheme.parameters.merging(policy.parameters) { a, _ in a }, force: force,
-      note: note, timestamp: timestamp)
+    if recipe != nil && scheme.kind != MLXAffineCodec.kind {
+      throw PipelineError.usage("--recipe \(recipe?.name ?? "") mixes MLX bit widths: it needs --scheme mlx (or --for mlx)")
+    }
+    let stage = QuantizeStage(scheme: scheme, policy: policy, recipe: recipe, layers: QuantRecipe.layerCount(source.tensors.map(\.name)))
+    var parameters = scheme.parameters.merging(policy.parameters) { a, _ in a }
+    if let recipe { parameters["recipe"] = .string(recipe.name) }
+    var options = Pipeline.Options(operation: "quantize", parameters: parameters, force: force, note: note, timestamp: timestamp)
     options.verifyInputs = verify
     return try Pipeline(source: source, stages: [stage], options: options).run(to: output, progress: progress)
   }

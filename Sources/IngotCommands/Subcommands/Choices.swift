@@ -10,18 +10,24 @@ public enum DTypeChoice: String, ExpressibleByArgument, CaseIterable, Sendable {
 }
 
 /// `--scheme` and `--quantize`: the codec families in the registry.
-struct SchemeChoice: ExpressibleByArgument, Sendable {
+struct SchemeChoice: ExpressibleByArgument, Equatable, Sendable {
   let family: String
   init?(argument: String) {
     guard QuantCodecs.families.contains(argument) else { return nil }
     family = argument
   }
   static var allValueStrings: [String] { QuantCodecs.families }
+  static let mlx = SchemeChoice(argument: MLXAffineCodec.family)!  // audited: registered in QuantCodecs.all
 }
 
-/// `--scales f16|q6`.
+/// `--scales`: f16 or q6 for int4; f16, bf16 or f32 for mlx.
 enum ScalesChoice: String, ExpressibleByArgument, CaseIterable, Sendable {
-  case f16, q6
+  case f16, q6, bf16, f32
+}
+
+/// `--for mlx`: a runtime's defaults.
+enum QuantTarget: String, ExpressibleByArgument, CaseIterable, Sendable {
+  case mlx
 }
 
 /// `--names hf|gguf`.

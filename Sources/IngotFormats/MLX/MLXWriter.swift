@@ -24,45 +24,19 @@ public final class MLXWriter: TensorSink {
   /// - Parameters:
   ///   - config: the model's config.json (any quantization block is replaced).
   ///   - companions: tokenizer and generation files, by name.
-  public init(folder: String, inputs: [String], force: Bool, config: JSONValue, companions: [(name: String, text: String)], metadata: [String: String] = [:]) throws {
-    guard var c = config.objectValue else { throw MLXError.noConfig(reason: "config.json is not a JSON object") }
+  ///   - fullAttention: see MLXConfig.translate.
+  public init(folder: String, inputs: [String], force: Bool, config: JSONValue, companions: [(name: String, text: String)],
+              metadata: [String: String] = [:], fullAttention: Bool = false) throws {
+    guard let c = config.objectValue else { throw MLXError.noConfig(reason: "config.json is not a JSON object") }
     guard c["model_type"]?.stringValue != nil else { throw MLXError.noConfig(reason: "config.json has no model_type, which mlx-lm picks its model by") }
-    c["quantization"] = nil
-    c["quantization_config"] = nil
-    Self.addRopeKeys(&c)
     self.folder = folder
-    self.config = c
+    self.config = try MLXConfig.translate(c, fullAttention: fullAttention)
     self.companions = companions
     self.inputs = inputs
     self.force = force
     var meta = metadata
     meta["format"] = "mlx"
     weights = try SafetensorsWriter(path: folder + "/model.safetensors", inputs: inputs, force: force, metadata: meta, layout: Self.entries)
-  }
-
-  /// mlx-lm reads the rotary settings from transformers 4's keys
-  /// (`rope_theta`, `rope_scaling`, Gemma 3's `rope_local_base_freq`);
-  /// transformers 5 writes `rope_parameters`, flat or per layer type. The
-  /// old keys are added from it where missing, so mlx-lm builds the same
-  /// rotary embedding instead of silently falling back to its defaults.
-  static func addRopeKeys(_ c: inout [String: JSONValue]) {
-    guard let rope = c["rope_parameters"]?.objectValue else { return }
-    func apply(_ p: [String: JSONValue]) {
-      if c["rope_theta"] == nil, let theta = p["rope_theta"] { c["rope_theta"] = theta }
-      let type = p["rope_type"]?.stringValue ?? "default"
-      if c["rope_scaling"] == nil || c["rope_scaling"] == .null, type != "default" {
-        var scaling = p
-        scaling["rope_theta"] = nil
-        scaling["type"] = .string(type)
-        c["rope_scaling"] = .object(scaling)
-      }
-    }
-    if let full = rope["full_attention"]?.objectValue {
-      apply(full)
-      if c["rope_local_base_freq"] == nil, let local = rope["sliding_attention"]?["rope_theta"] { c["rope_local_base_freq"] = local }
-    } else {
-      apply(rope)
-    }
   }
 
   /// A tensor's safetensors entries as mlx-lm names them.
