@@ -50,6 +50,9 @@ public final class SafetensorsFile: @unchecked Sendable {
     let base = 8 + Int(n)
     for (name, value) in object {
       if name == "__metadata__" {
+        // null is no metadata: the reference reader's field is optional, and
+        // mx.save_safetensors writes null when it is given none.
+        if value == .null { continue }
         guard let meta = value.objectValue else {
           throw .invalidSchema(file: path, reason: "__metadata__ is not an object")
         }
