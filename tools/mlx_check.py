@@ -246,26 +246,25 @@ def import_checks(binary, tmp):
         print(f"mlx_check: {what}: {len(values)} layers read as MLX's values; exported back byte for byte")
 
 
-def synthetic_llama(folder, layers=8, hidden=128, ffn=256, vocab=384):
-    """A random Llama with dims that divide 64, for the recipe's layer pattern."""
+def synthetic_llama(folder, layers=8, hidden=128, ffn=256, vocab=384, heads=4, kv=2, hd=32):
+    """A random Llama with dims that divide 64, for the recipe's layer pattern
+    (and, larger, for tools/bench_mlx.py)."""
     rng = np.random.default_rng(7)
     os.makedirs(folder, exist_ok=True)
-    w = {"model.embed_tokens.weight": rng.standard_normal((vocab, hidden)), "lm_head.weight": rng.standard_normal((vocab, hidden)),
+    w = {"model.embed_tokens.weight": rng.standard_normal((vocab, hidden), dtype=np.float32),
+         "lm_head.weight": rng.standard_normal((vocab, hidden), dtype=np.float32),
          "model.norm.weight": 1 + 0.1 * rng.standard_normal(hidden)}
-    heads, kv, hd = 4, 2, 32
     for i in range(layers):
         p = f"model.layers.{i}."
         w[p + "input_layernorm.weight"] = 1 + 0.1 * rng.standard_normal(hidden)
         w[p + "post_attention_layernorm.weight"] = 1 + 0.1 * rng.standard_normal(hidden)
-        w[p + "self_attn.q_proj.weight"] = rng.standard_normal((heads * hd, hidden))
-        w[p + "self_attn.k_proj.weight"] = rng.standard_normal((kv * hd, hidden))
-        w[p + "self_attn.v_proj.weight"] = rng.standard_normal((kv * hd, hidden))
-        w[p + "self_attn.o_proj.weight"] = rng.standard_normal((hidden, heads * hd))
-        w[p + "mlp.gate_proj.weight"] = rng.standard_normal((ffn, hidden))
-        w[p + "mlp.up_proj.weight"] = rng.standard_normal((ffn, hidden))
-        w[p + "mlp.down_proj.weight"] = rng.standard_normal((hidden, ffn))
-    scale = {k: (1.0 if "norm" in k else 0.08) for k in w}
-    save_file({k: (v * scale[k]).astype(np.float32) for k, v in w.items()}, os.path.join(folder, "model.safetensors"))
+        for name, shape in (("self_attn.q_proj", (heads * hd, hidden)), ("self_attn.k_proj", (kv * hd, hidden)),
+                            ("self_attn.v_proj", (kv * hd, hidden)), ("self_attn.o_proj", (hidden, heads * hd)),
+                            ("mlp.gate_proj", (ffn, hidden)), ("mlp.up_proj", (ffn, hidden)), ("mlp.down_proj", (hidden, ffn))):
+            w[p + name + ".weight"] = rng.standard_normal(shape, dtype=np.float32)
+    for k in w:
+        w[k] = w[k].astype(np.float32) if "norm" in k else (w[k] * np.float32(0.08)).astype(np.float32)
+    save_file(w, os.path.join(folder, "model.safetensors"))
     config = {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": hidden, "intermediate_size": ffn,
               "num_hidden_layers": layers, "num_attention_heads": heads, "num_key_value_heads": kv, "head_dim": hd,
               "vocab_size": vocab, "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "max_position_embeddings": 256,
