@@ -119,6 +119,13 @@ import Testing
     }
     let config = try JSONParser.parse(try readFile(back + "/config.json"))
     #expect(try MLXQuantization(json: try #require(config["quantization"]), file: "") == source.quantization)
+    // To safetensors the weights are float: the block goes, so neither
+    // transformers nor convert reads them as quantized.
+    let plain = tmp.file("plain/")
+    _ = try ExportAction(input: container, output: plain).run()
+    let plainConfig = try JSONParser.parse(try readFile(plain + "config.json"))
+    #expect(plainConfig["quantization"] == nil && plainConfig["quantization_config"] == nil && plainConfig["model_type"] == "llama")
+    #expect(try Inputs.open([plain]).tensors.allSatisfy { $0.encoding.isRaw && ($0.dtype == .f16 || $0.dtype == .f32) })
   }
 
   /// Our int4 and int8 encodings go out without requantizing: MLX's formula on

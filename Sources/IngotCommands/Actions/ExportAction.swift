@@ -77,7 +77,7 @@ public struct ExportAction: Sendable {
           skipped.append(name)
           continue
         }
-        companions.append((name, text))
+        companions.append((name, name == "config.json" ? Self.withoutMLXQuantization(text) : text))
       }
       // Every refusal before the first byte: no half-written folder.
       if !force {
@@ -112,6 +112,17 @@ public struct ExportAction: Sendable {
       }
       throw error
     }
+  }
+
+  /// An MLX folder's config.json without its `quantization` block (and the
+  /// copy mlx-lm writes as `quantization_config`): the safetensors export
+  /// holds float weights, and transformers would read the block as a
+  /// quantization method it does not know. Any other config is unchanged.
+  static func withoutMLXQuantization(_ text: String) -> String {
+    guard let json = try? JSONParser.parse(Array(text.utf8)), var c = json.objectValue, let block = c["quantization"] else { return text }
+    c["quantization"] = nil
+    if c["quantization_config"] == block { c["quantization_config"] = nil }
+    return String(decoding: CanonicalJSON.encode(.object(c)) + [0x0A], as: UTF8.self)
   }
 
   /// Source → [cast of float tensors, MLX layout] → MLX folder sink. The
