@@ -17,6 +17,7 @@ let package = Package(
     .library(name: "IngotPipeline", targets: ["IngotPipeline"]),
     .library(name: "IngotRuntime", targets: ["IngotRuntime"]),
     .library(name: "IngotArchitectures", targets: ["IngotArchitectures"]),
+    .library(name: "IngotTokenizers", targets: ["IngotTokenizers"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -42,6 +43,9 @@ let package = Package(
       name: "IngotQuant",
       dependencies: ["IngotCore"]),
     .target(
+      name: "IngotTokenizers",
+      dependencies: ["IngotCore"]),
+    .target(
       name: "IngotArchitectures",
       dependencies: ["IngotCore"]),
     .target(
@@ -59,7 +63,7 @@ let package = Package(
     .target(
       name: "IngotCommands",
       dependencies: [
-        "IngotCore", "IngotContainer", "IngotFormats", "IngotPipeline", "IngotQuant", "IngotRuntime", "IngotArchitectures",
+        "IngotCore", "IngotContainer", "IngotFormats", "IngotPipeline", "IngotQuant", "IngotRuntime", "IngotArchitectures", "IngotTokenizers",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .executableTarget(name: "ingot", dependencies: ["IngotCommands"]),
@@ -76,7 +80,7 @@ let package = Package(
       name: "IngotTests",
       dependencies: [
         "IngotCore", "IngotContainer", "IngotFormats", "IngotPipeline", "IngotCommands", "IngotQuant", "IngotCodec", "IngotRuntime",
-        "IngotArchitectures", "IngotTestSupport", "CZstd", "CZlib", "COpenBLAS", "ingot",
+        "IngotArchitectures", "IngotTokenizers", "IngotTestSupport", "CZstd", "CZlib", "COpenBLAS", "ingot",
       ],
       exclude: ["Fixtures"]),
   ],

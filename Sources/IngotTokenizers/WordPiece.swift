@@ -1,0 +1,32 @@
+/// tokenizers' WordPiece: the longest vocabulary entry from the start of a
+/// word, then from where it ended with the `##` prefix, and so on; a word
+/// with no such split (or longer than `max_input_chars_per_word`) is unk.
+struct WordPiece: Sendable {
+  let vocab: [String: Int]
+  let unk: Int
+  let prefix: String
+  let maxChars: Int
+
+  func tokenize(_ word: [UInt32]) -> [Int32] {
+    guard word.count <= maxChars else { return [Int32(unk)] }
+    var out: [Int32] = []
+    var start = 0
+    while start < word.count {
+      var end = word.count
+      var found: Int? = nil
+      while end > start {
+        var s = start > 0 ? prefix : ""
+        s += Normalizer.string(Array(word[start..<end]))
+        if let id = vocab[s] {
+          found = id
+          break
+        }
+        end -= 1
+      }
+      guard let id = found else { return [Int32(unk)] }
+      out.append(Int32(id))
+      start = end
+    }
+    return out
+  }
+}
