@@ -17,9 +17,13 @@ struct AddedVocabulary: Sendable {
   let ids: Set<Int>
   let raw: [UInt32: [Token]]
   let normalizedTokens: [UInt32: [Token]]
+  /// llama.cpp's order instead of leftmost-longest: each token, longest
+  /// first, is split out of every stretch of text left (tokenizer_st_partition).
+  let longestFirst: Bool
 
-  init(_ tokens: [Token]) {
+  init(_ tokens: [Token], longestFirst: Bool = false) {
     self.tokens = tokens
+    self.longestFirst = longestFirst
     ids = Set(tokens.map(\.id))
     func index(_ list: [Token]) -> [UInt32: [Token]] {
       var out: [UInt32: [Token]] = [:]
@@ -33,10 +37,21 @@ struct AddedVocabulary: Sendable {
   struct Segment {
     var scalars: [UInt32]
     var atStart: Bool
+    /// First, or right after an added token (SentencePiece's space prefix).
+    var afterToken = false
   }
 
   /// The text as normalized segments and added-token ids, in order.
   func split(_ text: [UInt32], normalizer: Normalizer?) -> [(Segment, Int?)] {
+    if longestFirst {
+      var out: [(Segment, Int?)] = []
+      var previousToken = true
+      for (piece, token) in partition(text) {
+        out.append((Segment(scalars: piece, atStart: out.isEmpty, afterToken: previousToken), token))
+        previousToken = token != nil
+      }
+      return out
+    }
     var out: [(Segment, Int?)] = []
     for (piece, token, start) in Self.find(text, raw) {
       if let token {
@@ -49,6 +64,37 @@ struct AddedVocabulary: Sendable {
       }
     }
     return out
+  }
+
+  /// llama.cpp's partition: tokens longest first, each found left to right
+  /// in every stretch still text.
+  func partition(_ text: [UInt32]) -> [([UInt32], Int?)] {
+    guard !text.isEmpty else { return [] }
+    var parts: [([UInt32], Int?)] = [(text, nil)]
+    let order = tokens.filter { !$0.content.isEmpty }.sorted { $0.content.count != $1.content.count ? $0.content.count > $1.content.count : $0.id < $1.id }
+    for t in order {
+      var next: [([UInt32], Int?)] = []
+      for (piece, id) in parts {
+        guard id == nil, piece.count >= t.content.count else { next.append((piece, id)); continue }
+        var start = 0, i = 0
+        while i + t.content.count <= piece.count {
+          if piece[i..<(i + t.content.count)].elementsEqual(t.content) {
+            var a = i, b = i + t.content.count
+            if t.lstrip { while a > start && UnicodeTable.isWhitespace(piece[a - 1]) { a -= 1 } }
+            if t.rstrip { while b < piece.count && UnicodeTable.isWhitespace(piece[b]) { b += 1 } }
+            if a > start { next.append((Array(piece[start..<a]), nil)) }
+            next.append(([], t.id))
+            start = b
+            i = b
+          } else {
+            i += 1
+          }
+        }
+        if start < piece.count { next.append((Array(piece[start...]), nil)) }
+      }
+      parts = next
+    }
+    return parts
   }
 
   static func isWord(_ c: UInt32) -> Bool { UnicodeTable.mask(c) & (UnicodeTable.letter | UnicodeTable.number | UnicodeTable.mark) != 0 || c == 0x5F }

@@ -10,6 +10,10 @@ public final class Tokenizer: Sendable {
     case bpe(BPE)
     case wordPiece(WordPiece)
     case unigram(Unigram)
+    /// llama.cpp's SentencePiece merge by score, with its space prefix.
+    case spm(SPM, addSpacePrefix: Bool)
+    /// llama.cpp's WordPiece over ▁-prefixed words.
+    case wpm(WPM)
   }
 
   let model: Model
@@ -27,8 +31,10 @@ public final class Tokenizer: Sendable {
 
   public func token(_ id: Int) -> String? { id >= 0 && id < tokens.count ? tokens[id] : nil }
 
+  /// - Parameter names: every id's text when the vocabulary holds
+  ///   duplicates (a GGUF's token list); else the vocabulary's inverse.
   init(model: Model, normalizer: Normalizer?, preTokenizer: PreTokenizer?, postProcessor: PostProcessor, decoder: TokenDecoder?,
-       added: AddedVocabulary, vocab: [String: Int]) {
+       added: AddedVocabulary, vocab: [String: Int], names: [String]? = nil) {
     self.model = model
     self.normalizer = normalizer
     self.preTokenizer = preTokenizer
@@ -37,6 +43,7 @@ public final class Tokenizer: Sendable {
     self.added = added
     var table = [String?](repeating: nil, count: max((vocab.values.max() ?? -1) + 1, (added.tokens.map(\.id).max() ?? -1) + 1))
     for (t, id) in vocab { table[id] = t }
+    if let names { for (id, t) in names.enumerated() where id < table.count { table[id] = t } }
     for t in added.tokens { table[t.id] = Normalizer.string(t.content) }
     tokens = table
     special = Set(added.tokens.filter(\.special).map(\.id))
@@ -52,7 +59,7 @@ public final class Tokenizer: Sendable {
         ids.append(Int32(token))
         continue
       }
-      ids += tokenize(segment.scalars, atStart: segment.atStart)
+      ids += tokenize(segment.scalars, atStart: segment.atStart, afterToken: segment.afterToken)
     }
     if addSpecialTokens { ids = postProcessor.apply(ids) }
     return ids.map(Int.init)
@@ -65,7 +72,15 @@ public final class Tokenizer: Sendable {
   }
 
   /// A normalized segment (between added tokens) through pre-tokenizer and model.
-  func tokenize(_ normalized: [UInt32], atStart: Bool) -> [Int32] {
+  func tokenize(_ normalized: [UInt32], atStart: Bool, afterToken: Bool = false) -> [Int32] {
+    switch model {
+    case .spm(let m, let prefix):
+      var text = (prefix && afterToken ? [0x20] : []) + normalized
+      for i in text.indices where text[i] == 0x20 { text[i] = 0x2581 }
+      return m.tokenize(text)
+    case .wpm(let m): return m.tokenize(normalized)
+    default: break
+    }
     let pieces = preTokenizer?.apply([normalized], atStart: atStart) ?? [normalized]
     var out: [Int32] = []
     for p in pieces where !p.isEmpty {
@@ -73,6 +88,7 @@ public final class Tokenizer: Sendable {
       case .bpe(let m): out += m.tokenize(p)
       case .wordPiece(let m): out += m.tokenize(p)
       case .unigram(let m): out += m.tokenize(p)
+      case .spm, .wpm: break
       }
     }
     return out

@@ -19,11 +19,17 @@ extension IngotCommand {
     @Option(help: "A UTF-8 text file (with --decode: a 1-D .npy of ids, or ids as text).")
     var file: String?
 
+    @Option(help: "A JSON array of texts: prints a JSON array of their id arrays (one tokenizer load for many texts).")
+    var batch: String?
+
     @Flag(help: "Ids to text instead.")
     var decode = false
 
     @Flag(inversion: .prefixedNo, help: "Add the post-processor's special tokens (BOS, CLS/SEP; default on); with --decode, keep special tokens in the text.")
     var special = true
+
+    @Flag(help: "GGUF vocabularies: also match control tokens written in the text (llama.cpp's parse_special).")
+    var parseSpecial = false
 
     @Option(name: .shortAndLong, help: "Write the ids as a 1-D int64 .npy.")
     var output: String?
@@ -36,6 +42,15 @@ extension IngotCommand {
     func run() throws {
       var action = TokenizeAction(model: model)
       action.addSpecialTokens = special
+      action.parseSpecial = parseSpecial
+      if let batch {
+        let tokenizer = try action.tokenizer()
+        let json = try JSONParser.parse(try readAll(batch))
+        guard let texts = json.arrayValue?.map(\.stringValue), !texts.contains(nil) else { throw PipelineError.usage("--batch: not a JSON array of strings") }
+        let all = texts.map { t in JSONValue.array(tokenizer.encode(t ?? "", addSpecialTokens: special).map { .int(Int64($0)) }) }
+        print(String(decoding: CanonicalJSON.encode(.array(all)), as: UTF8.self))
+        return
+      }
       let input: [UInt8]
       switch (text, file) {
       case (let t?, nil): input = Array(t.utf8)

@@ -71,7 +71,9 @@ public final class GGUFFile: @unchecked Sendable {
       infos.append((name, Array(dims.reversed()), type, try r.u64()))
     }
     let dataStart = (r.at + alignment - 1) / alignment * alignment
-    guard dataStart <= file.size else { throw GGUFError.truncated(file: path, offset: dataStart, needed: 0) }
+    // A file without tensors (llama.cpp's vocabulary-only GGUFs) may end
+    // before the padding to its data section, as llama.cpp accepts.
+    guard dataStart <= file.size || infos.isEmpty else { throw GGUFError.truncated(file: path, offset: dataStart, needed: 0) }
     var tensors: [TensorInfo] = []
     var names = Set<String>()
     for (name, shape, type, offset) in infos {
