@@ -5,7 +5,9 @@ import IngotCore
 /// with the lowest merge rank is merged, leftmost first, until none is left.
 final class BPE: @unchecked Sendable {
   // @unchecked: the cache is behind `lock`; everything else is immutable.
-  let vocab: [String: Int]
+  /// Token text as scalars → id: Swift's String equality is canonical
+  /// equivalence, which would take "й" for "и\u{306}"; tokens are exact.
+  let vocab: [[UInt32]: Int]
   /// (left id, right id) → (rank, merged id).
   let merges: [UInt64: (rank: Int32, id: Int32)]
   let unk: Int?
@@ -18,21 +20,22 @@ final class BPE: @unchecked Sendable {
   let lock = Lock()
   var cache: [[UInt32]: [Int32]] = [:]
 
-  init(vocab: [String: Int], merges: [(String, String)], unk: String?, fuseUnk: Bool, byteFallback: Bool, ignoreMerges: Bool, file: String) throws(TokenizerError) {
+  init(vocab: [[UInt32]: Int], merges: [(String, String)], unk: String?, fuseUnk: Bool, byteFallback: Bool, ignoreMerges: Bool, file: String) throws(TokenizerError) {
     self.vocab = vocab
     var table: [UInt64: (Int32, Int32)] = [:]
     table.reserveCapacity(merges.count)
     for (rank, (a, b)) in merges.enumerated() {
       let field = "model.merges[\(rank)]"
-      guard let ia = vocab[a] else { throw .unknownToken(file: file, field: field, token: a) }
-      guard let ib = vocab[b] else { throw .unknownToken(file: file, field: field, token: b) }
-      guard let m = vocab[a + b] else { throw .unknownToken(file: file, field: field, token: a + b) }
+      let ka = a.scalarKey, kb = b.scalarKey
+      guard let ia = vocab[ka] else { throw .unknownToken(file: file, field: field, token: a) }
+      guard let ib = vocab[kb] else { throw .unknownToken(file: file, field: field, token: b) }
+      guard let m = vocab[ka + kb] else { throw .unknownToken(file: file, field: field, token: a + b) }
       let key = UInt64(ia) << 32 | UInt64(ib)
       if table[key] == nil { table[key] = (Int32(rank), Int32(m)) }
     }
     self.merges = table
     if let unk {
-      guard let id = vocab[unk] else { throw .unknownToken(file: file, field: "model.unk_token", token: unk) }
+      guard let id = vocab[unk.scalarKey] else { throw .unknownToken(file: file, field: "model.unk_token", token: unk) }
       self.unk = id
     } else {
       self.unk = nil
@@ -43,14 +46,11 @@ final class BPE: @unchecked Sendable {
     var bytes: [Int] = []
     for b in 0..<256 {
       let name = "<0x" + String(b, radix: 16, uppercase: true).leftPadded(2) + ">"
-      if let id = vocab[name] { bytes.append(id) }
+      if let id = vocab[name.scalarKey] { bytes.append(id) }
     }
     byteIDs = bytes.count == 256 ? bytes : nil
     var scalars: [UInt32: Int32] = [:]
-    for (token, id) in vocab {
-      let u = token.unicodeScalars
-      if u.count == 1 { scalars[u.first!.value] = Int32(id) }  // audited: count == 1
-    }
+    for (token, id) in vocab where token.count == 1 { scalars[token[0]] = Int32(id) }
     scalarIDs = scalars
   }
 
@@ -65,7 +65,7 @@ final class BPE: @unchecked Sendable {
   }
 
   func compute(_ piece: [UInt32]) -> [Int32] {
-    if ignoreMerges, let id = vocab[Normalizer.string(piece)] { return [Int32(id)] }
+    if ignoreMerges, let id = vocab[piece] { return [Int32(id)] }
     var symbols: [Int32] = []
     symbols.reserveCapacity(piece.count)
     var lastUnk = false
@@ -99,5 +99,8 @@ final class BPE: @unchecked Sendable {
 }
 
 extension String {
+  /// The exact scalars, for dictionary keys (String keys compare canonically).
+  var scalarKey: [UInt32] { unicodeScalars.map(\.value) }
+
   func leftPadded(_ n: Int) -> String { count >= n ? self : String(repeating: "0", count: n - count) + self }
 }

@@ -69,6 +69,9 @@ extension Tokenizer {
     let types = meta("tokenizer.ggml.token_type")?.arrayValue?.map { Int($0.intValue ?? 1) } ?? Array(repeating: 1, count: tokens.count)
     guard types.count == tokens.count else { throw bad("tokenizer.ggml.token_type", "\(types.count) entries for \(tokens.count) tokens") }
     // llama.cpp's text → id map: a later duplicate wins.
+    var exact: [[UInt32]: Int] = [:]
+    exact.reserveCapacity(tokens.count)
+    for (i, t) in tokens.enumerated() { exact[t.scalarKey] = i }
     var vocab: [String: Int] = [:]
     vocab.reserveCapacity(tokens.count)
     for (i, t) in tokens.enumerated() { vocab[t] = i }
@@ -109,7 +112,7 @@ extension Tokenizer {
         guard let s = v.stringValue, let sp = s.firstIndex(of: " ") else { throw bad("tokenizer.ggml.merges[\(i)]", "not two tokens separated by a space") }
         merges.append((String(s[..<sp]), String(s[s.index(after: sp)...])))
       }
-      m = .bpe(try BPE(vocab: vocab, merges: merges, unk: nil, fuseUnk: false, byteFallback: false, ignoreMerges: entry.ignoreMerges,
+      m = .bpe(try BPE(vocab: exact, merges: merges, unk: nil, fuseUnk: false, byteFallback: false, ignoreMerges: entry.ignoreMerges,
                        file: file + " (tokenizer.ggml)"))
       decoder = .byteLevel
       post = .wrap(prefix: flag("tokenizer.ggml.add_bos_token", false) ? bos.map { [Int32($0)] } ?? [] : [],
@@ -118,16 +121,16 @@ extension Tokenizer {
       guard let s = meta("tokenizer.ggml.scores")?.arrayValue, s.count == tokens.count else { throw bad("tokenizer.ggml.scores", "missing, or not one per token") }
       let scores = s.map { Float($0.doubleValue ?? 0) }
       var bytes: [Int] = []
-      for b in 0..<256 { if let i = vocab["<0x" + String(b, radix: 16, uppercase: true).leftPadded(2) + ">"] { bytes.append(i) } }
+      for b in 0..<256 { if let i = exact[("<0x" + String(b, radix: 16, uppercase: true).leftPadded(2) + ">").scalarKey] { bytes.append(i) } }
       let prefix = flag("tokenizer.ggml.add_space_prefix", true)
-      m = .spm(SPM(vocab: vocab, scores: scores, byteIDs: bytes.count == 256 ? bytes : nil, unk: try id("tokenizer.ggml.unknown_token_id") ?? 0), addSpacePrefix: prefix)
+      m = .spm(SPM(vocab: exact, scores: scores, byteIDs: bytes.count == 256 ? bytes : nil, unk: try id("tokenizer.ggml.unknown_token_id") ?? 0), addSpacePrefix: prefix)
       pre = nil
       decoder = .sequence([.replace("\u{2581}", " "), .byteFallback, .fuse] + (prefix ? [.strip(content: " ", start: 1, stop: 0)] : []))
       post = .wrap(prefix: flag("tokenizer.ggml.add_bos_token", true) ? bos.map { [Int32($0)] } ?? [] : [],
                    suffix: flag("tokenizer.ggml.add_eos_token", false) ? eos.map { [Int32($0)] } ?? [] : [])
     case "bert":
       let maxLength = tokens.map { $0.unicodeScalars.count }.max() ?? 1
-      m = .wpm(WPM(vocab: vocab, unk: try id("tokenizer.ggml.unknown_token_id") ?? 100, maxLength: maxLength, lowercase: true, stripAccents: true))
+      m = .wpm(WPM(vocab: exact, unk: try id("tokenizer.ggml.unknown_token_id") ?? 100, maxLength: maxLength, lowercase: true, stripAccents: true))
       pre = nil
       decoder = .sequence([.replace("\u{2581}", " "), .fuse, .strip(content: " ", start: 1, stop: 0)])
       let sep = try id("tokenizer.ggml.seperator_token_id")

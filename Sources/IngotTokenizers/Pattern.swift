@@ -97,8 +97,8 @@ public struct Pattern: Sendable {
           pc += 1
         }
       case .look(let sub, let negative):
-        var inner: [Frame] = []
-        let found = run(subprograms[sub], s, start: sp, bounds: bounds, stack: &inner) != nil
+        // The lookahead's own frames sit above ours and are gone when it returns.
+        let found = run(subprograms[sub], s, start: sp, bounds: bounds, stack: &stack) != nil
         if found != negative { pc += 1 } else { ok = false }
       case .start:
         if sp == bounds.lowerBound { pc += 1 } else { ok = false }

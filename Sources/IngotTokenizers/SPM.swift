@@ -4,7 +4,7 @@
 /// that are no token come out as their UTF-8 bytes (`<0xXX>` tokens), or
 /// unk.
 struct SPM: Sendable {
-  let vocab: [String: Int]
+  let vocab: [[UInt32]: Int]
   let scores: [Float]
   let byteIDs: [Int]?
   let unk: Int
@@ -20,7 +20,7 @@ struct SPM: Sendable {
     func tryAdd(_ l: Int, _ r: Int) {
       guard l >= 0, r >= 0 else { return }
       let joined = sym[l] + sym[r]
-      guard let id = vocab[Normalizer.string(joined)] else { return }
+      guard let id = vocab[joined] else { return }
       heap.push(Heap.Item(score: scores[id], left: l, right: r, size: joined.count))
     }
     for i in 1..<sym.count { tryAdd(i - 1, i) }
@@ -36,7 +36,7 @@ struct SPM: Sendable {
     var out: [Int32] = []
     var i = 0
     while i != -1 {
-      if let id = vocab[Normalizer.string(sym[i])] {
+      if let id = vocab[sym[i]] {
         out.append(Int32(id))
       } else {
         for c in sym[i] {
@@ -89,13 +89,13 @@ struct SPM: Sendable {
   }
 }
 
-/// llama.cpp's WordPiece (its `llm_tokenizer_wpm`): NFD and accent marks
-/// dropped, lowercased, split at whitespace, punctuation, ASCII symbols and
+/// llama.cpp's WordPiece (its `llm_tokenizer_wpm`): its one-scalar NFD,
+/// marks dropped, lowercased, split at whitespace, punctuation, ASCII symbols and
 /// CJK characters; each word with a leading ▁ matched longest first against
 /// the vocabulary (where llama.cpp's converter turned `##x` into `x` and
 /// word starts into `▁x`); a word with no full match is unk.
 struct WPM: Sendable {
-  let vocab: [String: Int]
+  let vocab: [[UInt32]: Int]
   let unk: Int
   let maxLength: Int
   let lowercase: Bool
@@ -103,7 +103,7 @@ struct WPM: Sendable {
 
   func words(_ text: [UInt32]) -> [[UInt32]] {
     var cps = text
-    if stripAccents { cps = Normalizer.unicode(cps, \.decomposedStringWithCanonicalMapping) }
+    if stripAccents { cps = cps.map(Self.firstOfDecomposition) }
     var words: [[UInt32]] = [[]]
     for c in cps {
       let m = UnicodeTable.mask(c)
@@ -112,7 +112,7 @@ struct WPM: Sendable {
         continue
       }
       if c == 0 || c == 0xFFFD || m & UnicodeTable.control != 0 || m & UnicodeTable.format != 0 { continue }
-      if stripAccents && m & UnicodeTable.nonspacingMark != 0 { continue }
+      if stripAccents && m & UnicodeTable.mark != 0 { continue }
       let s = lowercase ? Normalizer.lower([c]) : [c]
       if m & UnicodeTable.punctuation != 0 || (c < 0x7F && m & UnicodeTable.symbol != 0) || Normalizer.isChinese(c) {
         if !words[words.count - 1].isEmpty { words.append([]) }
@@ -126,6 +126,14 @@ struct WPM: Sendable {
     return words
   }
 
+  /// llama.cpp's "NFD": each scalar becomes the first scalar of its
+  /// canonical decomposition, the rest dropped (so é is e, and a Hangul
+  /// syllable its leading consonant), which is what its table holds.
+  static func firstOfDecomposition(_ c: UInt32) -> UInt32 {
+    guard c >= 0xC0, let u = Unicode.Scalar(c) else { return c }
+    return Normalizer.unicode([u.value], \.decomposedStringWithCanonicalMapping).first ?? c
+  }
+
   func tokenize(_ text: [UInt32]) -> [Int32] {
     var out: [Int32] = []
     for word in words(text) where !word.isEmpty {
@@ -136,7 +144,7 @@ struct WPM: Sendable {
         var matched = false
         var j = min(w.count, i + maxLength + 1)
         while j > i {
-          if let id = vocab[Normalizer.string(Array(w[i..<j]))] {
+          if let id = vocab[Array(w[i..<j])] {
             out.append(Int32(id))
             matched = true
             i = j

@@ -27,6 +27,14 @@ extension Tokenizer {
     }
   }
 
+  /// A vocabulary keyed by exact scalars.
+  static func exact(_ vocab: [String: Int]) -> [[UInt32]: Int] {
+    var out: [[UInt32]: Int] = [:]
+    out.reserveCapacity(vocab.count)
+    for (t, id) in vocab { out[t.scalarKey] = id }
+    return out
+  }
+
   convenience init(root: JSONValue, file: String) throws(TokenizerError) {
     let r = Reader(file: file)
     guard root.objectValue != nil else { throw .badField(file: file, field: "", reason: "not a JSON object") }
@@ -42,13 +50,13 @@ extension Tokenizer {
         throw .unsupported(file: file, field: "model." + key, type: modelJSON[key]?.stringValue ?? "")
       }
       if let d = modelJSON["dropout"], d != .null, d.doubleValue != 0 { throw .unsupported(file: file, field: "model.dropout", type: "dropout") }
-      model = .bpe(try BPE(vocab: vocab, merges: merges, unk: modelJSON["unk_token"]?.stringValue, fuseUnk: modelJSON["fuse_unk"]?.boolValue ?? false,
+      model = .bpe(try BPE(vocab: Self.exact(vocab), merges: merges, unk: modelJSON["unk_token"]?.stringValue, fuseUnk: modelJSON["fuse_unk"]?.boolValue ?? false,
                            byteFallback: modelJSON["byte_fallback"]?.boolValue ?? false, ignoreMerges: modelJSON["ignore_merges"]?.boolValue ?? false, file: file))
     case "WordPiece":
       vocab = try r.vocab(modelJSON["vocab"], field: "model.vocab")
       let unk = modelJSON["unk_token"]?.stringValue ?? "[UNK]"
       guard let unkID = vocab[unk] else { throw .unknownToken(file: file, field: "model.unk_token", token: unk) }
-      model = .wordPiece(WordPiece(vocab: vocab, unk: unkID, prefix: modelJSON["continuing_subword_prefix"]?.stringValue ?? "##",
+      model = .wordPiece(WordPiece(vocab: Self.exact(vocab), unk: unkID, prefix: (modelJSON["continuing_subword_prefix"]?.stringValue ?? "##").scalarKey,
                                    maxChars: Int(modelJSON["max_input_chars_per_word"]?.intValue ?? 100)))
     case "Unigram":
       guard let list = modelJSON["vocab"]?.arrayValue else { throw .badField(file: file, field: "model.vocab", reason: "not an array of [piece, score]") }

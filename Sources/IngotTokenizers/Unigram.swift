@@ -3,7 +3,7 @@
 /// no entry covers is unk (scored below every entry), or its UTF-8 bytes
 /// with `byte_fallback`.
 struct Unigram: Sendable {
-  let vocab: [String: Int]
+  let vocab: [[UInt32]: Int]
   let scores: [Double]
   let unk: Int?
   let byteFallback: Bool
@@ -12,8 +12,8 @@ struct Unigram: Sendable {
   let unkScore: Double
 
   init(pieces: [(String, Double)], unk: Int?, byteFallback: Bool) {
-    var v: [String: Int] = [:]
-    for (i, p) in pieces.enumerated() where v[p.0] == nil { v[p.0] = i }
+    var v: [[UInt32]: Int] = [:]
+    for (i, p) in pieces.enumerated() where v[p.0.scalarKey] == nil { v[p.0.scalarKey] = i }
     vocab = v
     scores = pieces.map(\.1)
     self.unk = unk
@@ -22,7 +22,7 @@ struct Unigram: Sendable {
     unkScore = (scores.min() ?? 0) - 10
     var bytes: [Int] = []
     for b in 0..<256 {
-      if let id = v["<0x" + String(b, radix: 16, uppercase: true).leftPadded(2) + ">"] { bytes.append(id) }
+      if let id = v[("<0x" + String(b, radix: 16, uppercase: true).leftPadded(2) + ">").scalarKey] { bytes.append(id) }
     }
     byteIDs = bytes.count == 256 ? bytes : nil
   }
@@ -36,7 +36,7 @@ struct Unigram: Sendable {
     for i in 0..<n where best[i] > -.infinity {
       var matched = false
       for len in 1...min(maxLength, n - i) {
-        if let t = vocab[Normalizer.string(Array(piece[i..<(i + len)]))] {
+        if let t = vocab[Array(piece[i..<(i + len)])] {
           if len == 1 { matched = true }
           let s = best[i] + scores[t]
           if s > best[i + len] { best[i + len] = s; from[i + len] = i; id[i + len] = t }

@@ -2,9 +2,9 @@
 /// word, then from where it ended with the `##` prefix, and so on; a word
 /// with no such split (or longer than `max_input_chars_per_word`) is unk.
 struct WordPiece: Sendable {
-  let vocab: [String: Int]
+  let vocab: [[UInt32]: Int]
   let unk: Int
-  let prefix: String
+  let prefix: [UInt32]
   let maxChars: Int
 
   func tokenize(_ word: [UInt32]) -> [Int32] {
@@ -15,9 +15,8 @@ struct WordPiece: Sendable {
       var end = word.count
       var found: Int? = nil
       while end > start {
-        var s = start > 0 ? prefix : ""
-        s += Normalizer.string(Array(word[start..<end]))
-        if let id = vocab[s] {
+        let key = (start > 0 ? prefix : []) + word[start..<end]
+        if let id = vocab[key] {
           found = id
           break
         }
