@@ -1,5 +1,3 @@
-import Foundation
-
 /// tokenizer.json's `post_processor`, for one sequence: the special tokens
 /// it wraps the ids in (BOS, CLS/SEP).
 indirect enum PostProcessor: Sendable {
@@ -44,19 +42,23 @@ indirect enum TokenDecoder: Sendable {
         }
       }
       return [String(decoding: bytes, as: UTF8.self)]
+    // Prefixes are compared scalar by scalar: String's hasPrefix works on
+    // grapheme clusters, and "#" or " " joins a combining mark after it.
     case .wordPiece(let prefix, let cleanup):
+      let p = Array(prefix.unicodeScalars)
       return tokens.enumerated().map { i, t in
         var s = t
         if i > 0 {
-          if s.hasPrefix(prefix) { s.removeFirst(prefix.count) } else { s = " " + s }
+          let u = Array(t.unicodeScalars)
+          if u.starts(with: p) { s = Self.string(u[p.count...]) } else { s = " " + s }
         }
         return cleanup ? Self.cleanup(s) : s
       }
     case .metaspace(let r, let scheme):
       return tokens.enumerated().map { i, t in
-        var s = t.replacingOccurrences(of: String(r), with: " ")
-        if i == 0 && scheme != .never && s.hasPrefix(" ") { s.removeFirst() }
-        return s
+        var u = Array(t.unicodeScalars).map { String($0) == String(r) ? " " : $0 }
+        if i == 0 && scheme != .never && u.first == " " { u.removeFirst() }
+        return Self.string(u[...])
       }
     case .byteFallback:
       var out: [String] = [], pending: [UInt8] = []
@@ -66,7 +68,8 @@ indirect enum TokenDecoder: Sendable {
         pending = []
       }
       for t in tokens {
-        if t.count == 6, t.hasPrefix("<0x"), t.hasSuffix(">"), let b = UInt8(t.dropFirst(3).prefix(2), radix: 16) {
+        let u = Array(t.unicodeScalars)
+        if u.count == 6, u.starts(with: ["<", "0", "x"]), u[5] == ">", let b = UInt8(Self.string(u[3..<5]), radix: 16) {
           pending.append(b)
         } else {
           flush()
@@ -77,19 +80,46 @@ indirect enum TokenDecoder: Sendable {
       return out
     case .fuse: return [tokens.joined()]
     case .strip(let c, let start, let stop):
+      let cs = c.unicodeScalars.first
       return tokens.map { t in
-        var s = Substring(t)
+        var s = Array(t.unicodeScalars)[...]
         var n = 0
-        while n < start, s.first == c { s.removeFirst(); n += 1 }
+        while n < start, s.first == cs { s.removeFirst(); n += 1 }
         n = 0
-        while n < stop, s.last == c { s.removeLast(); n += 1 }
-        return String(s)
+        while n < stop, s.last == cs { s.removeLast(); n += 1 }
+        return Self.string(s)
       }
-    case .replace(let a, let b): return tokens.map { $0.replacingOccurrences(of: a, with: b) }
+    case .replace(let a, let b): return tokens.map { Self.replace($0, a, b) }
     case .bpe(let suffix):
-      return tokens.enumerated().map { i, t in t.replacingOccurrences(of: suffix, with: i == tokens.count - 1 ? "" : " ") }
+      return tokens.enumerated().map { i, t in Self.replace(t, suffix, i == tokens.count - 1 ? "" : " ") }
     case .sequence(let all): return all.reduce(tokens) { $1.apply($0) }
     }
+  }
+
+  /// Every occurrence of `a` replaced, matched scalar by scalar (Foundation's
+  /// replacement matches canonically equivalent text and grapheme clusters).
+  static func replace(_ s: String, _ a: String, _ b: String) -> String {
+    let u = Array(s.unicodeScalars), n = Array(a.unicodeScalars), with = Array(b.unicodeScalars)
+    guard !n.isEmpty, u.count >= n.count else { return s }
+    var out: [Unicode.Scalar] = []
+    out.reserveCapacity(u.count)
+    var i = 0
+    while i < u.count {
+      if i + n.count <= u.count && u[i..<(i + n.count)].elementsEqual(n) {
+        out += with
+        i += n.count
+      } else {
+        out.append(u[i])
+        i += 1
+      }
+    }
+    return string(out[...])
+  }
+
+  static func string(_ u: ArraySlice<Unicode.Scalar>) -> String {
+    var v = String.UnicodeScalarView()
+    v.append(contentsOf: u)
+    return String(v)
   }
 
   /// tokenizers' wordpiece cleanup of spaces before punctuation and contractions.
@@ -97,7 +127,7 @@ indirect enum TokenDecoder: Sendable {
     var r = s
     for (a, b) in [(" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"), (" 'm", "'m"), (" do not", " don't"),
                    (" 's", "'s"), (" 've", "'ve"), (" 're", "'re")] {
-      r = r.replacingOccurrences(of: a, with: b)
+      r = Self.replace(r, a, b)
     }
     return r
   }

@@ -19,7 +19,7 @@ extension IngotCommand {
     @Option(help: "A UTF-8 text file (with --decode: a 1-D .npy of ids, or ids as text).")
     var file: String?
 
-    @Option(help: "A JSON array of texts: prints a JSON array of their id arrays (one tokenizer load for many texts).")
+    @Option(help: "A JSON array of texts: prints a JSON array of their id arrays (one tokenizer load for many texts); with --decode, an array of id arrays in, texts out.")
     var batch: String?
 
     @Flag(help: "Ids to text instead.")
@@ -46,6 +46,14 @@ extension IngotCommand {
       if let batch {
         let tokenizer = try action.tokenizer()
         let json = try JSONParser.parse(try readAll(batch))
+        if decode {
+          guard let lists = json.arrayValue?.map({ $0.arrayValue?.compactMap { $0.intValue.map(Int.init) } }), !lists.contains(where: { $0 == nil }) else {
+            throw PipelineError.usage("--decode --batch: not a JSON array of id arrays")
+          }
+          let texts = try lists.map { JSONValue.string(try tokenizer.decode($0 ?? [], skipSpecialTokens: !special)) }
+          print(String(decoding: CanonicalJSON.encode(.array(texts)), as: UTF8.self))
+          return
+        }
         guard let texts = json.arrayValue?.map(\.stringValue), !texts.contains(nil) else { throw PipelineError.usage("--batch: not a JSON array of strings") }
         let all = texts.map { t in JSONValue.array(tokenizer.encode(t ?? "", addSpecialTokens: special).map { .int(Int64($0)) }) }
         print(String(decoding: CanonicalJSON.encode(.array(all)), as: UTF8.self))
