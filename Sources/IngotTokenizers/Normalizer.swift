@@ -17,9 +17,10 @@ indirect enum Normalizer: Sendable {
     case .bert(let clean, let chinese, let strip, let lower):
       var out: [UInt32] = []
       out.reserveCapacity(s.count)
+      let other = UnicodeTable.other
       for c in s {
         if clean {
-          if c == 0 || c == 0xFFFD || (c != 9 && c != 10 && c != 13 && UnicodeTable.mask(c) & UnicodeTable.codes["C"]! != 0) { continue }
+          if c == 0 || c == 0xFFFD || (c != 9 && c != 10 && c != 13 && UnicodeTable.mask(c) & other != 0) { continue }
           if c == 9 || c == 10 || c == 13 || UnicodeTable.isWhitespace(c) { out.append(0x20); continue }
         }
         if chinese && Self.isChinese(c) {
@@ -28,11 +29,11 @@ indirect enum Normalizer: Sendable {
         }
         out.append(c)
       }
-      if strip { out = Self.stripMarks(Self.unicode(out, \.decomposedStringWithCanonicalMapping)) }
+      if strip { out = Self.stripMarks(Self.nfd(out)) }
       if lower { out = Self.lower(out) }
       return out
     case .nfc: return Self.unicode(s, \.precomposedStringWithCanonicalMapping)
-    case .nfd: return Self.unicode(s, \.decomposedStringWithCanonicalMapping)
+    case .nfd: return Self.nfd(s)
     case .nfkc: return Self.unicode(s, \.precomposedStringWithCompatibilityMapping)
     case .nfkd: return Self.unicode(s, \.decomposedStringWithCompatibilityMapping)
     case .lowercase: return Self.lower(s)
@@ -82,10 +83,40 @@ indirect enum Normalizer: Sendable {
     return String(str)
   }
 
-  static func unicode(_ s: [UInt32], _ form: KeyPath<String, String>) -> [UInt32] {
+  static func unicode(_ s: [UInt32], _ form: KeyPath<String, String>, force: Bool = false) -> [UInt32] {
     // ASCII is its own normal form under all four.
-    if s.allSatisfy({ $0 < 0x80 }) { return s }
+    if !force && s.allSatisfy({ $0 < 0x80 }) { return s }
     return string(s)[keyPath: form].unicodeScalars.map(\.value)
+  }
+
+  /// NFD: each scalar's full canonical decomposition (cached per scalar),
+  /// then canonical ordering of combining marks, done by Foundation only
+  /// when two marks with combining classes meet (rare outside crafted text).
+  static func nfd(_ s: [UInt32]) -> [UInt32] {
+    if s.allSatisfy({ $0 < 0xC0 }) { return s }
+    var cache: [UInt32: [UInt32]] = [:]
+    var out: [UInt32] = []
+    out.reserveCapacity(s.count + s.count / 4)
+    var previousClass: UInt8 = 0
+    for c in s {
+      if c < 0xC0 {
+        out.append(c)
+        previousClass = 0
+        continue
+      }
+      let d: [UInt32]
+      if let hit = cache[c] { d = hit } else {
+        d = unicode([c], \.decomposedStringWithCanonicalMapping, force: true)
+        cache[c] = d
+      }
+      for x in d {
+        let cc = UnicodeTable.combiningClass(x)
+        if cc != 0 && previousClass != 0 { return unicode(s, \.decomposedStringWithCanonicalMapping) }
+        previousClass = cc
+        out.append(x)
+      }
+    }
+    return out
   }
 
   static func stripMarks(_ s: [UInt32]) -> [UInt32] { s.filter { UnicodeTable.mask($0) & UnicodeTable.nonspacingMark == 0 } }
@@ -96,6 +127,8 @@ indirect enum Normalizer: Sendable {
     for c in s {
       if c < 0x80 {
         out.append(c >= 0x41 && c <= 0x5A ? c + 32 : c)
+      } else if c < 0x10000, UnicodeTable.lowerBMP[Int(c)] != 0xFFFF_FFFF {
+        out.append(UnicodeTable.lowerBMP[Int(c)])
       } else if let u = Unicode.Scalar(c) {
         out += u.properties.lowercaseMapping.unicodeScalars.map(\.value)
       } else {

@@ -89,9 +89,9 @@ indirect enum PreTokenizer: Sendable {
       var ranges: [Range<Int>] = []
       var i = 0
       while i < p.count {
-        guard UnicodeTable.mask(p[i]) & UnicodeTable.codes["Nd"]! != 0 else { i += 1; continue }
+        guard UnicodeTable.mask(p[i]) & UnicodeTable.decimal != 0 else { i += 1; continue }
         var j = i + 1
-        if !individual { while j < p.count && UnicodeTable.mask(p[j]) & UnicodeTable.codes["Nd"]! != 0 { j += 1 } }
+        if !individual { while j < p.count && UnicodeTable.mask(p[j]) & UnicodeTable.decimal != 0 { j += 1 } }
         ranges.append(i..<j)
         i = j
       }

@@ -55,4 +55,19 @@ enum UnicodeTable {
 
   static let letter = codes["L"]!, number = codes["N"]!, mark = codes["M"]!, punctuation = codes["P"]!, symbol = codes["S"]!
   static let control = codes["Cc"]!, format = codes["Cf"]!, nonspacingMark = codes["Mn"]!
+  static let other = codes["C"]!, decimal = codes["Nd"]!
+
+  /// Simple lowercase for the BMP; 0xFFFFFFFF where the mapping is not one
+  /// scalar (İ → i̇), which callers look up in full.
+  static let lowerBMP: [UInt32] = (0..<UInt32(0x10000)).map { u in
+    guard let s = Unicode.Scalar(u) else { return u }
+    let m = Array(s.properties.lowercaseMapping.unicodeScalars)
+    return m.count == 1 ? m[0].value : 0xFFFF_FFFF
+  }
+
+  /// Canonical combining class, BMP and beyond, from the standard library.
+  @inline(__always) static func combiningClass(_ u: UInt32) -> UInt8 {
+    guard u >= 0x300, let s = Unicode.Scalar(u) else { return 0 }
+    return s.properties.canonicalCombiningClass.rawValue
+  }
 }

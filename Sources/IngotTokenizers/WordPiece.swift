@@ -7,12 +7,23 @@ struct WordPiece: Sendable {
   let prefix: [UInt32]
   let maxChars: Int
 
+  /// The longest entry, in scalars (no match can be longer).
+  let longest: Int
+
+  init(vocab: [[UInt32]: Int], unk: Int, prefix: [UInt32], maxChars: Int) {
+    self.vocab = vocab
+    self.unk = unk
+    self.prefix = prefix
+    self.maxChars = maxChars
+    longest = vocab.keys.map(\.count).max() ?? 1
+  }
+
   func tokenize(_ word: [UInt32]) -> [Int32] {
     guard word.count <= maxChars else { return [Int32(unk)] }
     var out: [Int32] = []
     var start = 0
     while start < word.count {
-      var end = word.count
+      var end = min(word.count, start + longest)
       var found: Int? = nil
       while end > start {
         let key = (start > 0 ? prefix : []) + word[start..<end]
