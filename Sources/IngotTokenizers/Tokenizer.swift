@@ -65,6 +65,22 @@ public final class Tokenizer: Sendable {
     return ids.map(Int.init)
   }
 
+  /// The special tokens the post-processor puts before a sequence (BOS,
+  /// CLS), empty when it adds none.
+  public var prefixTokens: [Int] {
+    switch postProcessor {
+    case .template(let pieces):
+      var out: [Int] = []
+      for p in pieces {
+        guard case .special(let ids) = p else { break }
+        out += ids.map(Int.init)
+      }
+      return out
+    case .wrap(let prefix, _): return prefix.map(Int.init)
+    default: return []
+    }
+  }
+
   /// Token ids for UTF-8 bytes, refusing invalid UTF-8 with its offset.
   public func encode(utf8 bytes: [UInt8], addSpecialTokens: Bool = true) throws(TokenizerError) -> [Int] {
     guard let text = String(validating: bytes, as: UTF8.self) else { throw .invalidUTF8(offset: Self.firstInvalidUTF8(bytes)) }

@@ -88,7 +88,8 @@ extension IngotCommand {
 
     func readAll(_ path: String) throws -> [UInt8] {
       let m = try MappedFile(path: path)
-      return Array(m.all)
+      // The mapping must outlive the copy of its bytes.
+      return withExtendedLifetime(m) { Array(m.all) }
     }
 
     /// Ids from a 1-D integer .npy, or from text.
