@@ -22,7 +22,8 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 import mlx.core as mx  # noqa: E402
-from mlx_check import synthetic_llama, dequantized  # noqa: E402
+from mlx_check import dequantized  # noqa: E402
+from benchlib import synthetic_llama  # noqa: E402
 from safetensors import safe_open  # noqa: E402
 
 

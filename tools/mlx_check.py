@@ -33,7 +33,8 @@ from ingot_read import IngotFile  # noqa: E402
 
 import mlx.core as mx  # noqa: E402
 import mlx_lm  # noqa: E402
-from safetensors.numpy import load_file, save_file  # noqa: E402
+from safetensors.numpy import load_file  # noqa: E402
+from benchlib import synthetic_llama  # noqa: E402
 
 ARCH = os.path.join(ROOT, "Tests", "IngotTests", "Fixtures", "arch")
 checks = 0
@@ -244,34 +245,6 @@ def import_checks(binary, tmp):
             kld = mean_kld(ingot_logits(binary, container, ids, tmp), mlx_logits(back, ids))
             check(kld <= 1e-3, f"{what}: ingot forward of the converted folder vs mlx_lm: mean KL {kld:.3g}")
         print(f"mlx_check: {what}: {len(values)} layers read as MLX's values; exported back byte for byte")
-
-
-def synthetic_llama(folder, layers=8, hidden=128, ffn=256, vocab=384, heads=4, kv=2, hd=32):
-    """A random Llama with dims that divide 64, for the recipe's layer pattern
-    (and, larger, for tools/bench_mlx.py)."""
-    rng = np.random.default_rng(7)
-    os.makedirs(folder, exist_ok=True)
-    w = {"model.embed_tokens.weight": rng.standard_normal((vocab, hidden), dtype=np.float32),
-         "lm_head.weight": rng.standard_normal((vocab, hidden), dtype=np.float32),
-         "model.norm.weight": 1 + 0.1 * rng.standard_normal(hidden)}
-    for i in range(layers):
-        p = f"model.layers.{i}."
-        w[p + "input_layernorm.weight"] = 1 + 0.1 * rng.standard_normal(hidden)
-        w[p + "post_attention_layernorm.weight"] = 1 + 0.1 * rng.standard_normal(hidden)
-        for name, shape in (("self_attn.q_proj", (heads * hd, hidden)), ("self_attn.k_proj", (kv * hd, hidden)),
-                            ("self_attn.v_proj", (kv * hd, hidden)), ("self_attn.o_proj", (hidden, heads * hd)),
-                            ("mlp.gate_proj", (ffn, hidden)), ("mlp.up_proj", (ffn, hidden)), ("mlp.down_proj", (hidden, ffn))):
-            w[p + name + ".weight"] = rng.standard_normal(shape, dtype=np.float32)
-    for k in w:
-        w[k] = w[k].astype(np.float32) if "norm" in k else (w[k] * np.float32(0.08)).astype(np.float32)
-    save_file(w, os.path.join(folder, "model.safetensors"))
-    config = {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": hidden, "intermediate_size": ffn,
-              "num_hidden_layers": layers, "num_attention_heads": heads, "num_key_value_heads": kv, "head_dim": hd,
-              "vocab_size": vocab, "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "max_position_embeddings": 256,
-              "tie_word_embeddings": False, "hidden_act": "silu", "torch_dtype": "float32", "bos_token_id": 0, "eos_token_id": 1}
-    json.dump(config, open(os.path.join(folder, "config.json"), "w"))
-    for name in ("tokenizer.json", "tokenizer_config.json"):
-        shutil.copy(os.path.join(ARCH, "llama3", name), folder)
 
 
 def recipe_checks(binary, tmp):

@@ -11,6 +11,8 @@ public struct PerplexityAction: Sendable {
   public var model: String
   public var text: [UInt8]
   public var ctx = 512
+  /// At most this many chunks (llama-perplexity's --chunks); nil: all.
+  public var maxChunks: Int?
   public var base: String?
   /// Chunks per forward-pass batch.
   public var batch = 4
@@ -25,7 +27,8 @@ public struct PerplexityAction: Sendable {
     let tokenizer = try TokenizeAction.tokenizer(model)
     let tokens = try tokenizer.encode(utf8: text, addSpecialTokens: true)
     let p = Perplexity(ctx: ctx, bos: tokenizer.prefixTokens.first)
-    let chunks = p.chunks(tokens)
+    var chunks = p.chunks(tokens)
+    if let maxChunks, maxChunks >= 0, chunks.count > maxChunks { chunks = Array(chunks.prefix(maxChunks)) }
     guard !chunks.isEmpty else {
       throw PipelineError.usage("the text is \(tokens.count) tokens: perplexity needs at least one chunk of --ctx \(ctx)")
     }

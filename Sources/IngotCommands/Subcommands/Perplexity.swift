@@ -16,6 +16,9 @@ extension IngotCommand {
     @Option(help: "Tokens per chunk (llama-perplexity's -c).")
     var ctx = 512
 
+    @Option(help: "At most this many chunks (llama-perplexity's --chunks).")
+    var chunks: Int?
+
     @Option(help: "A base .ingot with the same tokenizer: also report KL(base‖model) (mean, median, p99, max), same-top-1 %, RMS Δp of the correct token and the PPL ratio.")
     var base: String?
 
@@ -31,6 +34,7 @@ extension IngotCommand {
       let text = withExtendedLifetime(mapped) { Array(mapped.all) }
       var action = PerplexityAction(model: model.path, text: text)
       action.ctx = ctx
+      action.maxChunks = chunks
       action.base = base
       action.verify = check.verify
       let report = try action.run(progress: ProgressBar.make("perplexity"))
