@@ -23,24 +23,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 import mlx.core as mx  # noqa: E402
 from mlx_check import dequantized  # noqa: E402
-from benchlib import synthetic_llama  # noqa: E402
+from benchlib import synthetic_llama, timed as timed3  # noqa: E402
 from safetensors import safe_open  # noqa: E402
 
 
 def timed(argv):
-    r = subprocess.run(["/usr/bin/time", "-v", *map(str, argv)], capture_output=True, text=True)
-    if r.returncode:
-        sys.exit(f"{' '.join(map(str, argv))}: {r.stderr.strip()[-600:]}")
-    wall = rss = 0.0
-    for line in r.stderr.splitlines():
-        if "Elapsed (wall clock)" in line:
-            parts = line.split(": ")[-1].split(":")
-            wall = 0.0
-            for p in parts:
-                wall = wall * 60 + float(p)
-        if "Maximum resident set size" in line:
-            rss = int(line.split(": ")[-1]) / 1024
-    return wall, rss
+    """Wall seconds and peak RSS MiB."""
+    return timed3(argv)[:2]
 
 
 def sqnr(x, y):

@@ -15,23 +15,8 @@ LLAMA_PERPLEXITY (a llama-perplexity built with cmake from that tree).
 import os, pathlib, re, subprocess, sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
-from benchlib import synthetic_llama
+from benchlib import synthetic_llama, timed
 import make_arch_fixtures
-
-
-def timed(argv):
-    r = subprocess.run(["/usr/bin/time", "-v", *map(str, argv)], capture_output=True, text=True)
-    if r.returncode:
-        sys.exit(f"{argv[0]}: {r.stderr[-800:]}")
-    wall = rss = 0.0
-    for line in r.stderr.splitlines():
-        if "Elapsed (wall clock)" in line:
-            wall = 0.0
-            for part in line.split(": ")[-1].split(":"):
-                wall = wall * 60 + float(part)
-        if "Maximum resident set size" in line:
-            rss = int(line.split(": ")[-1]) / 1024
-    return wall, rss, r.stdout + r.stderr
 
 
 def main():

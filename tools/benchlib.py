@@ -57,3 +57,19 @@ def synthetic_llama(folder, layers=8, hidden=128, ffn=256, vocab=384, heads=4, k
     json.dump(config, open(os.path.join(folder, "config.json"), "w"))
     for name in ("tokenizer.json", "tokenizer_config.json"):
         shutil.copy(os.path.join(root, "Tests", "IngotTests", "Fixtures", "arch", "llama3", name), folder)
+
+
+def timed(argv):
+    """Runs argv under /usr/bin/time -v: (wall seconds, peak RSS MiB, output); exits on failure."""
+    r = subprocess.run(["/usr/bin/time", "-v", *map(str, argv)], capture_output=True, text=True)
+    if r.returncode:
+        sys.exit(f"{' '.join(map(str, argv))}: {r.stderr.strip()[-800:]}")
+    wall = rss = 0.0
+    for line in r.stderr.splitlines():
+        if "Elapsed (wall clock)" in line:
+            wall = 0.0
+            for part in line.split(": ")[-1].split(":"):
+                wall = wall * 60 + float(part)
+        if "Maximum resident set size" in line:
+            rss = int(line.split(": ")[-1]) / 1024
+    return wall, rss, r.stdout + r.stderr

@@ -423,10 +423,10 @@ struct Parser {
     let e = s[i]
     switch e {
     case 0x73, 0x53: i += 1; set.items.append(.space(negated: e == 0x53))  // \s \S
-    case 0x64, 0x44: i += 1; set.items.append(.categories(UnicodeTable.codes["Nd"]!, negated: e == 0x44))  // \d \D
+    case 0x64, 0x44: i += 1; set.items.append(.categories(UnicodeTable.decimal, negated: e == 0x44))  // \d \D
     case 0x77, 0x57:  // \w \W
       i += 1
-      set.items.append(.categories(UnicodeTable.letter | UnicodeTable.mark | UnicodeTable.number | UnicodeTable.codes["Pc"]!, negated: e == 0x57))
+      set.items.append(.categories(UnicodeTable.letter | UnicodeTable.mark | UnicodeTable.number | UnicodeTable.connector, negated: e == 0x57))
     case 0x70, 0x50:  // \p{..} \P{..}
       i += 1
       var negated = e == 0x50

@@ -53,9 +53,12 @@ enum UnicodeTable {
 
   @inline(__always) static func isWhitespace(_ u: UInt32) -> Bool { u < 0x110000 && table[Int(u)] & 0x20 != 0 }
 
-  static let letter = codes["L"]!, number = codes["N"]!, mark = codes["M"]!, punctuation = codes["P"]!, symbol = codes["S"]!
-  static let control = codes["Cc"]!, format = codes["Cf"]!, nonspacingMark = codes["Mn"]!
-  static let other = codes["C"]!, decimal = codes["Nd"]!
+  /// A mask by its name in `codes` (0 for a name the table lacks).
+  static func named(_ n: String) -> Mask { codes[n] ?? 0 }
+
+  static let letter = named("L"), number = named("N"), mark = named("M"), punctuation = named("P"), symbol = named("S")
+  static let control = named("Cc"), format = named("Cf"), nonspacingMark = named("Mn")
+  static let other = named("C"), decimal = named("Nd"), connector = named("Pc")
 
   /// Simple lowercase for the BMP; 0xFFFFFFFF where the mapping is not one
   /// scalar (İ → i̇), which callers look up in full.

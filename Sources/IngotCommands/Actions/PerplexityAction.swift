@@ -50,10 +50,9 @@ public struct PerplexityAction: Sendable {
       let group = Array(chunks[start..<min(chunks.count, start + max(batch, 1))])
       let logits = try m.run(group)
       let baseLogits = try b?.run(group)
-      for (k, chunk) in group.enumerated() {
+      for k in group.indices {
         // Targets are the text's own tokens (the BOS only replaced position 0).
         let truth = Array(tokens[((start + k) * ctx)..<((start + k + 1) * ctx)])
-        _ = chunk
         scores.append(p.score(truth, logits: logits[k], vocab: m.outputDim, base: baseLogits?[k]))
       }
       done += group.count
