@@ -240,6 +240,34 @@ def rebuilt_tokenizers(models, tmp):
     return out
 
 
+def trained_tokenizers(tmp, lines):
+    """tokenizer.json files trained here by tokenizers itself on the corpus,
+    for the kinds no fixture has: Unigram (with NFKC and Metaspace), and
+    SentencePiece-style BPE with byte fallback (Llama 2's layout: Prepend
+    and Replace normalizers, no pre-tokenizer)."""
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, decoders, trainers, processors
+    out = []
+    uni = Tokenizer(models.Unigram())
+    uni.normalizer = normalizers.NFKC()
+    uni.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always")
+    uni.decoder = decoders.Metaspace(replacement="\u2581", prepend_scheme="always")
+    uni.train_from_iterator(lines, trainers.UnigramTrainer(vocab_size=3000, special_tokens=["<unk>", "<s>"], unk_token="<unk>", show_progress=False))
+    uni.post_processor = processors.TemplateProcessing(single="<s> $A", special_tokens=[("<s>", uni.token_to_id("<s>"))])
+    path = os.path.join(tmp, "unigram-tokenizer.json")
+    uni.save(path)
+    out.append(("Unigram (trained here: NFKC, Metaspace)", path))
+    spm = Tokenizer(models.BPE(byte_fallback=True, unk_token="<unk>", fuse_unk=True))
+    spm.normalizer = normalizers.Sequence([normalizers.Prepend("\u2581"), normalizers.Replace(" ", "\u2581")])
+    spm.decoder = decoders.Sequence([decoders.Replace("\u2581", " "), decoders.ByteFallback(), decoders.Fuse(), decoders.Strip(" ", 1, 0)])
+    alphabet = [f"<0x{b:02X}>" for b in range(256)]
+    spm.train_from_iterator(lines[: len(lines) // 2], trainers.BpeTrainer(vocab_size=1200, special_tokens=["<unk>", "<s>"] + alphabet, show_progress=False,
+                                                                          limit_alphabet=120))
+    path = os.path.join(tmp, "spm-bpe-tokenizer.json")
+    spm.save(path)
+    out.append(("SentencePiece-style BPE (trained here: byte fallback)", path))
+    return out
+
+
 def hf_checks(binary, models, tmp, lines):
     from tokenizers import Tokenizer
     files = sorted(glob.glob(os.path.join(ROOT, "Tests", "IngotTests", "Fixtures", "arch", "*", "tokenizer.json")))
@@ -257,6 +285,7 @@ def hf_checks(binary, models, tmp, lines):
         print("tokenizer_check: MiniLM skipped: run tools/fetch-models")
     if models:
         named += rebuilt_tokenizers(models, tmp)
+    named += trained_tokenizers(tmp, lines)
     for label, path in named:
         hf = Tokenizer.from_file(path)
         hf.no_padding()
