@@ -123,7 +123,7 @@ public final class Tokenizer: Sendable {
     return decoder.apply(parts).joined()
   }
 
-  static func firstInvalidUTF8(_ bytes: [UInt8]) -> Int {
+  public static func firstInvalidUTF8(_ bytes: [UInt8]) -> Int {
     var i = 0
     while i < bytes.count {
       let b = bytes[i]

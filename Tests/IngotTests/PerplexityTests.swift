@@ -46,4 +46,27 @@ import Testing
     #expect(r["kl_max"]?.doubleValue == 0 && r["same_top1_pct"]?.doubleValue == 100 && r["ppl_ratio"]?.doubleValue == 1)
     #expect(r["tokens_scored"].flatMap { $0.intValue }.map { Int($0) } == 4 * 31)
   }
+
+  /// validate --text: a decoder on text chunks (with both PPLs), an encoder
+  /// on one sequence per line; a model against itself passes every gate.
+  @Test func validateOnText() throws {
+    guard FileManager.default.fileExists(atPath: Self.text) else { return }
+    let tmp = TempDir()
+    defer { tmp.cleanup() }
+    let container = tmp.file("m.ingot")
+    _ = try ConvertAction(sources: [Fixtures.path("arch/llama3")], output: container).run()
+    var action = ValidateAction(base: container, candidate: container)
+    action.text = try readFile(Self.text)
+    action.ctx = 64
+    action.maxChunks = 3
+    let v = try action.run()
+    #expect(v.passed && v.kind == "decoder" && v.sequences == 3 && v.tokens == 3 * 64)
+    #expect(v.metrics["candidate_ppl"] != nil && v.metrics["candidate_ppl"] == v.metrics["base_ppl"] && v.metrics["ppl_ratio"] == 1)
+    let bert = tmp.file("b.ingot")
+    _ = try ConvertAction(sources: [Fixtures.path("arch/bert")], output: bert).run()
+    var encoder = ValidateAction(base: bert, candidate: bert)
+    encoder.text = Array("One sentence.\n\nAnother one, longer than the first.\n".utf8)
+    let e = try encoder.run()
+    #expect(e.passed && e.kind == "encoder" && e.sequences == 2)
+  }
 }

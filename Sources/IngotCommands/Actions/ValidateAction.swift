@@ -10,6 +10,13 @@ public struct ValidateAction: Sendable {
   public var thresholds: Validation.Thresholds
   /// Check every weight against its digest as it is loaded.
   public var verify = true
+  /// `--text`: inputs from this UTF-8 text, tokenized by the candidate's
+  /// tokenizer: for decoders, llama-perplexity's chunks (and the PPLs of
+  /// both models); for encoders, one sequence per non-empty line.
+  public var text: [UInt8]?
+  /// `--text` with a decoder: tokens per chunk, and at most this many chunks.
+  public var ctx = 512
+  public var maxChunks: Int? = nil
 
   public init(base: String, candidate: String, tokens: [[Int]]? = nil, thresholds: Validation.Thresholds = .init()) {
     self.base = base
@@ -23,10 +30,39 @@ public struct ValidateAction: Sendable {
     bw.verifyDigests = verify
     cw.verifyDigests = verify
     let bm = try Models.load(bw), cm = try Models.load(cw)
-    let inputs = tokens ?? Validation.defaultInputs(vocab: bm.vocabSize, maxPositions: bm.positionLimit)
-    return try Validation.run(
+    var inputs = tokens ?? Validation.defaultInputs(vocab: bm.vocabSize, maxPositions: bm.positionLimit)
+    var ppl: JSONValue? = nil
+    if let text {
+      let tokenizer = try TokenizeAction.tokenizer(candidate)
+      if bm.outputKind == "logits" {
+        let n = min(ctx, bm.positionLimit ?? ctx)
+        var perplexity = PerplexityAction(model: candidate, text: text)
+        perplexity.ctx = n
+        perplexity.maxChunks = maxChunks
+        perplexity.base = base
+        perplexity.verify = verify
+        ppl = try perplexity.run()
+        let all = try tokenizer.encode(utf8: text, addSpecialTokens: true)
+        inputs = Perplexity(ctx: n, bos: tokenizer.prefixTokens.first).chunks(all)
+        if let maxChunks, inputs.count > maxChunks { inputs = Array(inputs.prefix(maxChunks)) }
+      } else {
+        guard let s = String(validating: text, as: UTF8.self) else { throw TokenizerError.invalidUTF8(offset: Tokenizer.firstInvalidUTF8(text)) }
+        // One sentence per line, cut at the model's positions.
+        inputs = s.split(separator: "\n").map { String($0) }.filter { !$0.allSatisfy(\.isWhitespace) }
+          .map { Array(tokenizer.encode($0).prefix(bm.positionLimit ?? Int.max)) }
+      }
+      guard !inputs.isEmpty else { throw RuntimeError.badInput("--text gives no input (fewer tokens than one chunk of \(ctx), or no line)") }
+    }
+    var v = try Validation.run(
       base: bm, candidate: cm, baseType: try bw.config().1.architecture,
       candidateType: try cw.config().1.architecture, inputs: inputs, thresholds: thresholds)
+    if let o = ppl?.objectValue {
+      for (k, key) in [("ppl", "candidate_ppl"), ("base_ppl", "base_ppl"), ("ppl_ratio", "ppl_ratio"), ("ppl_ratio_stderr", "ppl_ratio_stderr"),
+                       ("kl_mean", "text_kl_mean_second_halves"), ("same_top1_pct", "text_same_top1_pct_second_halves")] {
+        if let d = o[k]?.doubleValue { v.metrics[key] = d }
+      }
+    }
+    return v
   }
 
   public static func summary(_ v: Validation) -> String {
@@ -46,6 +82,7 @@ public struct ValidateAction: Sendable {
 
 import IngotFormats
 import IngotPipeline
+import IngotTokenizers
 
 #if canImport(Glibc)
   import Glibc

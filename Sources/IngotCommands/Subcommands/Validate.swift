@@ -29,11 +29,27 @@ extension IngotCommand {
     @Flag(help: "Record the result (inputs' digest, metrics, verdict) as a provenance step of CANDIDATE (the file is rewritten atomically).")
     var record = false
 
+    @Option(help: "Inputs from a UTF-8 text with the candidate's tokenizer: decoders get llama-perplexity's chunks (and both PPLs), encoders one sequence per line.")
+    var text: String?
+
+    @Option(help: "--text, decoders: tokens per chunk (capped at the model's positions).")
+    var ctx = 512
+
+    @Option(help: "--text, decoders: at most this many chunks.")
+    var chunks: Int?
+
     func run() throws {
       var action = ValidateAction(
         base: models.base, candidate: models.candidate, tokens: try input.sequences(),
         thresholds: .init(maxKLD: maxKld, minTop1: minTop1, minCosine: minCosine))
       action.verify = check.verify
+      if let text {
+        guard try input.sequences() == nil else { throw PipelineError.usage("give --text or token inputs, not both") }
+        let mapped = try MappedFile(path: text)
+        action.text = withExtendedLifetime(mapped) { Array(mapped.all) }
+        action.ctx = ctx
+        action.maxChunks = chunks
+      }
       let v = try action.run()
       if format.json { printJSON(v.json) } else { print(ValidateAction.summary(v)) }
       if record {
