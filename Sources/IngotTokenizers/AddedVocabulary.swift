@@ -47,7 +47,8 @@ struct AddedVocabulary: Sendable {
       var out: [(Segment, Int?)] = []
       var previousToken = true
       for (piece, token) in partition(text) {
-        out.append((Segment(scalars: piece, atStart: out.isEmpty, afterToken: previousToken), token))
+        let normalized = token == nil ? (normalizer?.apply(piece) ?? piece) : piece
+        out.append((Segment(scalars: normalized, atStart: out.isEmpty, afterToken: previousToken), token))
         previousToken = token != nil
       }
       return out

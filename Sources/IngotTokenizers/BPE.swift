@@ -14,6 +14,9 @@ final class BPE: @unchecked Sendable {
   let fuseUnk: Bool
   let byteFallback: Bool
   let ignoreMerges: Bool
+  /// A piece of newlines only that is itself a token stays whole (llama.cpp's
+  /// Gemma 4 rule).
+  var wholeNewlines = false
   let byteIDs: [Int]?
   /// Single-scalar tokens, the usual starting symbols.
   let scalarIDs: [UInt32: Int32]
@@ -66,6 +69,7 @@ final class BPE: @unchecked Sendable {
 
   func compute(_ piece: [UInt32]) -> [Int32] {
     if ignoreMerges, let id = vocab[piece] { return [Int32(id)] }
+    if wholeNewlines, piece.allSatisfy({ $0 == 0x0A }), let id = vocab[piece] { return [Int32(id)] }
     var symbols: [Int32] = []
     symbols.reserveCapacity(piece.count)
     var lastUnk = false

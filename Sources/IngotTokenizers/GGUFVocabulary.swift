@@ -50,9 +50,23 @@ enum GGUFPreTokenizers {
 }
 
 extension Tokenizer {
+  /// "a b" at the first space after the first scalar, as llama.cpp splits
+  /// a merge (so a token may start with a space).
+  static func splitMerge(_ s: String) -> (String, String)? {
+    let u = Array(s.unicodeScalars)
+    guard u.count >= 3, let sp = u.indices.dropFirst().first(where: { u[$0] == " " }), sp + 1 < u.count else { return nil }
+    func str(_ r: ArraySlice<Unicode.Scalar>) -> String {
+      var v = String.UnicodeScalarView()
+      v.append(contentsOf: r)
+      return String(v)
+    }
+    return (str(u[..<sp]), str(u[(sp + 1)...]))
+  }
+
   /// The tokenizer a GGUF's `tokenizer.ggml.*` keys describe, as llama.cpp
   /// runs it: `gpt2` (byte-level BPE with the `pre` type's expressions),
-  /// `llama` (SentencePiece scores) or `bert` (WordPiece). `meta` looks a
+  /// `llama` (SentencePiece scores), `gemma4` (BPE over escaped spaces) or
+  /// `bert` (WordPiece). `meta` looks a
   /// key up; `parseSpecial` also matches control tokens in the text (as
   /// llama.cpp's `parse_special`); user-defined tokens always are.
   public convenience init(gguf meta: (String) -> JSONValue?, file: String, parseSpecial: Bool = false) throws(TokenizerError) {
@@ -90,6 +104,7 @@ extension Tokenizer {
     let addedVocabulary = AddedVocabulary(added, longestFirst: true)
     let bos = try id("tokenizer.ggml.bos_token_id"), eos = try id("tokenizer.ggml.eos_token_id")
     let m: Model
+    var normalizer: Normalizer? = nil
     let pre: PreTokenizer?
     let decoder: TokenDecoder
     var post: PostProcessor
@@ -109,13 +124,32 @@ extension Tokenizer {
       var merges: [(String, String)] = []
       merges.reserveCapacity(mergeList.count)
       for (i, v) in mergeList.enumerated() {
-        guard let s = v.stringValue, let sp = s.firstIndex(of: " ") else { throw bad("tokenizer.ggml.merges[\(i)]", "not two tokens separated by a space") }
-        merges.append((String(s[..<sp]), String(s[s.index(after: sp)...])))
+        guard let s = v.stringValue, let pair = Self.splitMerge(s) else { throw bad("tokenizer.ggml.merges[\(i)]", "not two tokens separated by a space") }
+        merges.append(pair)
       }
       m = .bpe(try BPE(vocab: exact, merges: merges, unk: nil, fuseUnk: false, byteFallback: false, ignoreMerges: entry.ignoreMerges,
                        file: file + " (tokenizer.ggml)"))
       decoder = .byteLevel
       post = .wrap(prefix: flag("tokenizer.ggml.add_bos_token", false) ? bos.map { [Int32($0)] } ?? [] : [],
+                   suffix: flag("tokenizer.ggml.add_eos_token", false) ? eos.map { [Int32($0)] } ?? [] : [])
+    case "gemma4":
+      // llama.cpp's Gemma 4: spaces escaped as ▁, split only between
+      // newlines and the rest, BPE merges on the scalars themselves, and
+      // symbols that are no token as <0xXX> bytes.
+      guard let mergeList = meta("tokenizer.ggml.merges")?.arrayValue else { throw bad("tokenizer.ggml.merges", "missing: a gemma4 vocabulary needs its merges") }
+      var merges: [(String, String)] = []
+      merges.reserveCapacity(mergeList.count)
+      for (i, v) in mergeList.enumerated() {
+        guard let s = v.stringValue, let pair = Self.splitMerge(s) else { throw bad("tokenizer.ggml.merges[\(i)]", "not two tokens separated by a space") }
+        merges.append(pair)
+      }
+      let bpe = try BPE(vocab: exact, merges: merges, unk: nil, fuseUnk: false, byteFallback: true, ignoreMerges: false, file: file + " (tokenizer.ggml)")
+      bpe.wholeNewlines = true
+      m = .bpe(bpe)
+      normalizer = .replaceLiteral([0x20], [0x2581])
+      do { pre = .split(try Pattern("[^\\n]+|[\\n]+"), .isolated, invert: false) } catch { throw .badRegex(file: file, field: "tokenizer.ggml.pre", offset: error.offset, reason: error.reason) }
+      decoder = .sequence([.replace("\u{2581}", " "), .byteFallback, .fuse])
+      post = .wrap(prefix: flag("tokenizer.ggml.add_bos_token", true) ? bos.map { [Int32($0)] } ?? [] : [],
                    suffix: flag("tokenizer.ggml.add_eos_token", false) ? eos.map { [Int32($0)] } ?? [] : [])
     case "llama":
       guard let s = meta("tokenizer.ggml.scores")?.arrayValue, s.count == tokens.count else { throw bad("tokenizer.ggml.scores", "missing, or not one per token") }
@@ -138,6 +172,6 @@ extension Tokenizer {
     default:
       throw .unsupported(file: file, field: "tokenizer.ggml.model", type: model)
     }
-    self.init(model: m, normalizer: nil, preTokenizer: pre, postProcessor: post, decoder: decoder, added: addedVocabulary, vocab: vocab, names: tokens)
+    self.init(model: m, normalizer: normalizer, preTokenizer: pre, postProcessor: post, decoder: decoder, added: addedVocabulary, vocab: vocab, names: tokens)
   }
 }
