@@ -44,10 +44,7 @@ let package = Package(
       dependencies: ["IngotCore"]),
     .target(
       name: "IngotTokenizers",
-      dependencies: ["IngotCore"],
-      // Optimized in debug builds too: tools/test checks it against the
-      // reference tokenizers over whole corpora, ten times faster this way.
-      swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
+      dependencies: ["IngotCore"]),
     .target(
       name: "IngotArchitectures",
       dependencies: ["IngotCore"]),

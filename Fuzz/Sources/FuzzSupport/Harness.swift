@@ -3,6 +3,7 @@ import IngotContainer
 import IngotCore
 import IngotFormats
 import IngotPipeline
+import IngotTokenizers
 
 #if canImport(Glibc)
   import Glibc
@@ -44,8 +45,34 @@ public enum Harness {
   /// every architecture's translation into the typed config (what a
   /// GGUF-born container's forward pass starts from), and the rotary
   /// frequencies that config implies.
+  /// Texts every tokenizer harness encodes: scripts, combining marks,
+  /// digits, whitespace runs and added-token look-alikes.
+  static let texts = ["Hello, world! It's 2026: don't   stop.\n\n\tTabs", "Привет мир, 你好世界, 안녕하세요, नमस्ते, مرحبا",
+                      "e\u{301}e\u{301} Ω K ǅ 1234567 <s></s>[CLS]<|endoftext|>", ""]
+
+  /// A tokenizer built from `bytes` (tokenizer.json), run on the texts, the
+  /// input itself, and back.
+  public static func tokenizer(_ bytes: UnsafeRawBufferPointer) {
+    guard let t = try? Tokenizer(json: bytes, file: "fuzz.json") else { return }
+    exercise(t, extra: String(decoding: bytes.prefix(4096), as: UTF8.self))
+  }
+
+  static func exercise(_ t: Tokenizer, extra: String) {
+    for text in texts + [extra] {
+      let ids = t.encode(text)
+      _ = try? t.decode(ids)
+      _ = try? t.decode(ids, skipSpecialTokens: true)
+    }
+  }
+
   public static func ggufSource(_ path: String) throws {
     let source = try Inputs.open([path])
+    // The GGUF's vocabulary, built and run as `ingot tokenize` does.
+    if let file = try? GGUFFile(path: path) {
+      var meta: [String: JSONValue] = [:]
+      for (k, v) in file.metadata where k.hasPrefix("tokenizer.") { meta[k] = v }
+      if let t = try? Tokenizer(gguf: { meta[$0] }, file: path) { exercise(t, extra: "") }
+    }
     let shapes = Dictionary(source.tensors.map { ($0.name, $0.shape) }, uniquingKeysWith: { a, _ in a })
     for spec in Architectures.all where spec.ggufArchitecture != nil {
       // (The pass checks head_dim against the weights before it sizes its tables.)
