@@ -95,6 +95,16 @@ extension Tokenizer {
       return Int(i)
     }
     func flag(_ key: String, _ fallback: Bool) -> Bool { meta(key)?.boolValue ?? fallback }
+    func merges() throws(TokenizerError) -> [(String, String)] {
+      guard let list = meta("tokenizer.ggml.merges")?.arrayValue else { throw bad("tokenizer.ggml.merges", "missing: a \(model) vocabulary needs its merges") }
+      var out: [(String, String)] = []
+      out.reserveCapacity(list.count)
+      for (i, v) in list.enumerated() {
+        guard let s = v.stringValue, let pair = Self.splitMerge(s) else { throw bad("tokenizer.ggml.merges[\(i)]", "not two tokens separated by a space") }
+        out.append(pair)
+      }
+      return out
+    }
     // Control (3) and user-defined (4) tokens split the text first.
     var added: [AddedVocabulary.Token] = []
     for (i, t) in tokens.enumerated() where types[i] == 4 || (parseSpecial && types[i] == 3) {
@@ -120,14 +130,7 @@ extension Tokenizer {
       }
       if entry.byteEncode { steps.append(.byteLevel(addPrefixSpace: false, useRegex: false)) }
       pre = .sequence(steps)
-      guard let mergeList = meta("tokenizer.ggml.merges")?.arrayValue else { throw bad("tokenizer.ggml.merges", "missing: a gpt2 vocabulary needs its merges") }
-      var merges: [(String, String)] = []
-      merges.reserveCapacity(mergeList.count)
-      for (i, v) in mergeList.enumerated() {
-        guard let s = v.stringValue, let pair = Self.splitMerge(s) else { throw bad("tokenizer.ggml.merges[\(i)]", "not two tokens separated by a space") }
-        merges.append(pair)
-      }
-      m = .bpe(try BPE(vocab: exact, merges: merges, unk: nil, fuseUnk: false, byteFallback: false, ignoreMerges: entry.ignoreMerges,
+      m = .bpe(try BPE(vocab: exact, merges: try merges(), unk: nil, fuseUnk: false, byteFallback: false, ignoreMerges: entry.ignoreMerges,
                        file: file + " (tokenizer.ggml)"))
       decoder = .byteLevel
       post = .wrap(prefix: flag("tokenizer.ggml.add_bos_token", false) ? bos.map { [Int32($0)] } ?? [] : [],
@@ -136,14 +139,7 @@ extension Tokenizer {
       // llama.cpp's Gemma 4: spaces escaped as ▁, split only between
       // newlines and the rest, BPE merges on the scalars themselves, and
       // symbols that are no token as <0xXX> bytes.
-      guard let mergeList = meta("tokenizer.ggml.merges")?.arrayValue else { throw bad("tokenizer.ggml.merges", "missing: a gemma4 vocabulary needs its merges") }
-      var merges: [(String, String)] = []
-      merges.reserveCapacity(mergeList.count)
-      for (i, v) in mergeList.enumerated() {
-        guard let s = v.stringValue, let pair = Self.splitMerge(s) else { throw bad("tokenizer.ggml.merges[\(i)]", "not two tokens separated by a space") }
-        merges.append(pair)
-      }
-      let bpe = try BPE(vocab: exact, merges: merges, unk: nil, fuseUnk: false, byteFallback: true, ignoreMerges: false, file: file + " (tokenizer.ggml)")
+      let bpe = try BPE(vocab: exact, merges: try merges(), unk: nil, fuseUnk: false, byteFallback: true, ignoreMerges: false, file: file + " (tokenizer.ggml)")
       bpe.wholeNewlines = true
       m = .bpe(bpe)
       normalizer = .replaceLiteral([0x20], [0x2581])
