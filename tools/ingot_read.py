@@ -400,8 +400,7 @@ class IngotFile:
             if t["dtype"] == "f16":
                 return v.astype(np.float16)
             if t["dtype"] == "bf16":  # round to nearest even, widened back to float32
-                b = v.view(np.uint32).astype(np.uint64)
-                return (((b + 0x7FFF + ((b >> 16) & 1)) >> 16 << 16).astype(np.uint32)).view(np.float32)
+                return _bf16_round(v)
             return v
         shape = tuple(t["shape"])
         raw = self.payload(name)

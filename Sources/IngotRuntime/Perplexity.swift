@@ -101,7 +101,6 @@ public struct Perplexity: Sendable {
     ]
     if !s.kl.isEmpty {
       let sorted = s.kl.sorted()
-      func pct(_ p: Double) -> Double { sorted[min(sorted.count - 1, Int((p * Double(sorted.count - 1)).rounded()))] }
       let (klMean, klErr) = meanAndError(s.kl)
       let diff = zip(s.nll, s.baseNLL).map { $0 - $1 }
       let (d, dErr) = meanAndError(diff)
@@ -110,8 +109,8 @@ public struct Perplexity: Sendable {
       o["base_ppl_stderr"] = .number(exp(bnll) * bErr)
       o["kl_mean"] = .number(klMean)
       o["kl_mean_stderr"] = .number(klErr)
-      o["kl_median"] = .number(pct(0.5))
-      o["kl_p99"] = .number(pct(0.99))
+      o["kl_median"] = .number(Statistics.percentile(sorted, 0.5))
+      o["kl_p99"] = .number(Statistics.percentile(sorted, 0.99))
       o["kl_max"] = .number(sorted.last ?? 0)
       o["same_top1_pct"] = .number(100 * Double(s.sameTop.filter { $0 }.count) / Double(s.sameTop.count))
       o["rms_delta_p"] = .number((s.deltaP.reduce(0) { $0 + $1 * $1 } / Double(s.deltaP.count)).squareRoot())

@@ -55,12 +55,7 @@ extension Tokenizer {
   static func splitMerge(_ s: String) -> (String, String)? {
     let u = Array(s.unicodeScalars)
     guard u.count >= 3, let sp = u.indices.dropFirst().first(where: { u[$0] == " " }), sp + 1 < u.count else { return nil }
-    func str(_ r: ArraySlice<Unicode.Scalar>) -> String {
-      var v = String.UnicodeScalarView()
-      v.append(contentsOf: r)
-      return String(v)
-    }
-    return (str(u[..<sp]), str(u[(sp + 1)...]))
+    return (TokenDecoder.string(u[..<sp]), TokenDecoder.string(u[(sp + 1)...]))
   }
 
   /// The tokenizer a GGUF's `tokenizer.ggml.*` keys describe, as llama.cpp

@@ -54,19 +54,7 @@ indirect enum Normalizer: Sendable {
         }
         return out + s[at...]
       }
-    case .replaceLiteral(let what, let with):
-      guard !what.isEmpty else { return s }
-      var out: [UInt32] = [], i = 0
-      while i < s.count {
-        if i + what.count <= s.count && s[i..<(i + what.count)].elementsEqual(what) {
-          out += with
-          i += what.count
-        } else {
-          out.append(s[i])
-          i += 1
-        }
-      }
-      return out
+    case .replaceLiteral(let what, let with): return Self.replace(s, what, with)
     case .prepend(let p): return s.isEmpty ? s : p + s
     case .sequence(let all): return all.reduce(s) { $1.apply($0) }
     }
@@ -77,7 +65,26 @@ indirect enum Normalizer: Sendable {
       || (0x2B740...0x2B81F).contains(c) || (0x2B920...0x2CEAF).contains(c) || (0xF900...0xFAFF).contains(c) || (0x2F800...0x2FA1F).contains(c)
   }
 
-  static func string(_ s: [UInt32]) -> String {
+  /// Every occurrence of `what` replaced, matched scalar by scalar (String
+  /// and Foundation match canonically equivalent text and grapheme clusters).
+  static func replace(_ s: [UInt32], _ what: [UInt32], _ with: [UInt32]) -> [UInt32] {
+    guard !what.isEmpty, s.count >= what.count else { return s }
+    var out: [UInt32] = [], i = 0
+    out.reserveCapacity(s.count)
+    while i < s.count {
+      if i + what.count <= s.count && s[i..<(i + what.count)].elementsEqual(what) {
+        out += with
+        i += what.count
+      } else {
+        out.append(s[i])
+        i += 1
+      }
+    }
+    return out
+  }
+
+  /// Scalar values as a String (invalid ones as U+FFFD).
+  static func string<S: Sequence<UInt32>>(_ s: S) -> String {
     var str = String.UnicodeScalarView()
     for c in s { str.append(Unicode.Scalar(c) ?? "\u{FFFD}") }
     return String(str)

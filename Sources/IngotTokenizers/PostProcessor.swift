@@ -96,31 +96,12 @@ indirect enum TokenDecoder: Sendable {
     }
   }
 
-  /// Every occurrence of `a` replaced, matched scalar by scalar (Foundation's
-  /// replacement matches canonically equivalent text and grapheme clusters).
+  /// `a` replaced by `b` everywhere, scalar by scalar (Normalizer.replace).
   static func replace(_ s: String, _ a: String, _ b: String) -> String {
-    let u = Array(s.unicodeScalars), n = Array(a.unicodeScalars), with = Array(b.unicodeScalars)
-    guard !n.isEmpty, u.count >= n.count else { return s }
-    var out: [Unicode.Scalar] = []
-    out.reserveCapacity(u.count)
-    var i = 0
-    while i < u.count {
-      if i + n.count <= u.count && u[i..<(i + n.count)].elementsEqual(n) {
-        out += with
-        i += n.count
-      } else {
-        out.append(u[i])
-        i += 1
-      }
-    }
-    return string(out[...])
+    Normalizer.string(Normalizer.replace(s.unicodeScalars.map(\.value), a.unicodeScalars.map(\.value), b.unicodeScalars.map(\.value)))
   }
 
-  static func string(_ u: ArraySlice<Unicode.Scalar>) -> String {
-    var v = String.UnicodeScalarView()
-    v.append(contentsOf: u)
-    return String(v)
-  }
+  static func string(_ u: ArraySlice<Unicode.Scalar>) -> String { Normalizer.string(u.lazy.map(\.value)) }
 
   /// tokenizers' wordpiece cleanup of spaces before punctuation and contractions.
   static func cleanup(_ s: String) -> String {
