@@ -100,6 +100,56 @@ def write_safetensors(path, tensors):
         f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
 
 
+def read_gguf_tensors(path):
+    """name -> (gguf-py type name, data bytes), from a GGUF v3 file (own parser)."""
+    names = {0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 6: "Q5_0", 7: "Q5_1", 8: "Q8_0", 10: "Q2_K", 11: "Q3_K",
+             12: "Q4_K", 13: "Q5_K", 14: "Q6_K", 15: "Q8_K", 20: "IQ4_NL", 23: "IQ4_XS", 30: "BF16"}
+    blocks = {"F32": (1, 4), "F16": (1, 2), "BF16": (1, 2), "Q4_0": (32, 18), "Q4_1": (32, 20), "Q5_0": (32, 22),
+              "Q5_1": (32, 24), "Q8_0": (32, 34), "Q2_K": (256, 84), "Q3_K": (256, 110), "Q4_K": (256, 144),
+              "Q5_K": (256, 176), "Q6_K": (256, 210), "Q8_K": (256, 292), "IQ4_NL": (32, 18), "IQ4_XS": (256, 136)}
+    data = open(path, "rb").read()
+    pos = [24]
+    n_tensors, n_kv = struct.unpack_from("<QQ", data, 8)
+    def take(fmt):
+        v = struct.unpack_from(fmt, data, pos[0])
+        pos[0] += struct.calcsize(fmt)
+        return v[0] if len(v) == 1 else v
+    def string():
+        n = take("<Q")
+        pos[0] += n
+        return data[pos[0] - n:pos[0]].decode()
+    sizes = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
+    def value(t):
+        if t == 8:
+            return string()
+        if t == 9:
+            et, n = take("<I"), take("<Q")
+            return [value(et) for _ in range(n)]
+        pos[0] += sizes[t]
+    align = 32
+    for _ in range(n_kv):
+        key = string()
+        t = take("<I")
+        at = pos[0]
+        value(t)
+        if key == "general.alignment":
+            align = struct.unpack_from("<I", data, at)[0]
+    infos = []
+    for _ in range(n_tensors):
+        name = string()
+        dims = [take("<Q") for _ in range(take("<I"))]
+        infos.append((name, dims, names[take("<I")], take("<Q")))
+    start = (pos[0] + align - 1) // align * align
+    out = {}
+    for name, dims, t, off in infos:
+        per, size = blocks[t]
+        count = 1
+        for d in dims:
+            count *= d
+        out[name] = (t, data[start + off:start + off + count // per * size])
+    return out
+
+
 def main():
     binary = sys.argv[1]
     manifest = json.load(open(os.path.join(FIX, "MANIFEST.json")))["fixtures"]
@@ -289,14 +339,19 @@ def main():
         gg = IngotFile(os.path.join(tmp, "gg.ingot"))
         check(np.array_equal(gg.array("blk.0.attn_q.weight"), dict(tensors)["blk.0.attn_q.weight"]), "--names gguf keeps llama.cpp rows")
 
-        # GGUF Q8_0 / Q4_0 / Q4_1 kept native: ingot_read.py dequantizes the
-        # re-expressed blocks to gguf-py's values, bit for bit.
+        # GGUF blocks kept native (the default): every type in ggml's own
+        # bytes, the digest the SHA-256 of the GGUF tensor data, and
+        # ingot_read.py's dequantization gguf-py's values, bit for bit.
         native = os.path.join(tmp, "native.ingot")
-        ingot(binary, "convert", os.path.join(FIX, "gguf", "all_types.gguf"), "-o", native, "--gguf-quant", "native")
+        ingot(binary, "convert", os.path.join(FIX, "gguf", "all_types.gguf"), "-o", native)
         nf = IngotFile(native)
         gwant = manifest["gguf/all_types.gguf"]["tensors"]
-        for name, kind in (("q8_0", "int8_block"), ("q4_0", "int4_group"), ("q4_1", "int4_group")):
-            check(nf.tensors[name]["encoding"]["kind"] == kind, f"native {name}: stored as {kind}")
+        gfile = read_gguf_tensors(os.path.join(FIX, "gguf", "all_types.gguf"))
+        for name, (gtype, data) in sorted(gfile.items()):
+            if gtype in ("F32", "F16", "BF16"):
+                continue
+            check(nf.tensors[name]["encoding"] == {"kind": "ggml", "type": gtype}, f"native {name}: stored as ggml {gtype}")
+            check(nf.tensors[name]["digest"] == hashlib.sha256(data).hexdigest(), f"native {name}: digest is the GGUF bytes' SHA-256")
             ref = np.load(os.path.join(FIX, gwant[name]["dequantized_f32"]))
             check(np.array_equal(nf.array(name).view(np.uint32), ref.astype(np.float32).view(np.uint32)),
                   f"native {name}: Python dequantization equals gguf-py's, bit for bit")

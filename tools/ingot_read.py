@@ -32,7 +32,7 @@ MAGIC = b"\x89INGOT\r\n"
 PREAMBLE = 72
 MAX_HEADER = 256 << 20
 MAX_DECOMPRESSION_RATIO = 4096  # spec section 13
-KNOWN_FEATURES = {"int8_channel", "int8_block", "int4_group", "mlx_affine", "zstd"}
+KNOWN_FEATURES = {"int8_channel", "int8_block", "int4_group", "mlx_affine", "ggml", "zstd"}
 KNOWN_ENCODINGS = {"raw"} | KNOWN_FEATURES
 
 # dtype -> (numpy dtype or None, bits)
@@ -130,6 +130,127 @@ def check_chunk_table(t, payload_length, path):
     if total != d["length"]:
         bad("chunk lengths sum to %d, stored length is %d" % (total, d["length"]))
 
+# ggml block types (spec section 5.3, "ggml"): name -> (values per block, bytes per block)
+GGML_BLOCKS = {
+    "Q4_0": (32, 18), "Q4_1": (32, 20), "Q5_0": (32, 22), "Q5_1": (32, 24), "Q8_0": (32, 34),
+    "Q2_K": (256, 84), "Q3_K": (256, 110), "Q4_K": (256, 144), "Q5_K": (256, 176), "Q6_K": (256, 210),
+    "Q8_K": (256, 292), "IQ4_NL": (32, 18), "IQ4_XS": (256, 136),
+}
+IQ4_LEVELS = np.array([-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113], dtype=np.float32)
+
+
+def _half(b, off):
+    """Column of f16 values at byte `off` of each block, as float32 (n, 1)."""
+    return np.ascontiguousarray(b[:, off:off + 2]).view("<f2").astype(np.float32)
+
+
+def _nibbles32(qs):
+    """(n, 16) bytes -> (n, 32) codes: byte j holds element j (low) and j + 16 (high)."""
+    return np.concatenate([qs & 0x0F, qs >> 4], axis=1)
+
+
+def _high32(b, off):
+    """Q5's u32 of fifth bits: bit e is element e's."""
+    qh = np.ascontiguousarray(b[:, off:off + 4]).view("<u4")
+    return ((qh >> np.arange(32, dtype=np.uint32)) & 1).astype(np.uint8)
+
+
+def _scale_min_k4(sc):
+    """Q4_K/Q5_K: 12 bytes -> eight 6-bit scales and eight 6-bit minimums."""
+    s = np.empty((sc.shape[0], 8), dtype=np.uint8)
+    m = np.empty((sc.shape[0], 8), dtype=np.uint8)
+    s[:, :4] = sc[:, 0:4] & 63
+    m[:, :4] = sc[:, 4:8] & 63
+    s[:, 4:] = (sc[:, 8:12] & 0x0F) | ((sc[:, 0:4] >> 6) << 4)
+    m[:, 4:] = (sc[:, 8:12] >> 4) | ((sc[:, 4:8] >> 6) << 4)
+    return s, m
+
+
+def ggml_dequantize(kind, raw, count):
+    """`count` values of ggml type `kind` from `raw` (whole blocks) as float32,
+    each product rounded to float32 in ggml's order (dequantize_row_*)."""
+    per, size = GGML_BLOCKS[kind]
+    b = np.frombuffer(raw, dtype=np.uint8).reshape(-1, size)
+    f32 = np.float32
+    if kind == "Q8_0":
+        y = b[:, 2:].view(np.int8).astype(f32) * _half(b, 0)
+    elif kind == "Q8_K":
+        d = np.ascontiguousarray(b[:, 0:4]).view("<f4").astype(f32)
+        y = d * b[:, 4:260].view(np.int8).astype(f32)
+    elif kind == "Q4_0":
+        y = (_nibbles32(b[:, 2:18]).astype(f32) - f32(8)) * _half(b, 0)
+    elif kind == "Q4_1":
+        y = _nibbles32(b[:, 4:20]).astype(f32) * _half(b, 0) + _half(b, 2)
+    elif kind == "Q5_0":
+        q = _nibbles32(b[:, 6:22]) | (_high32(b, 2) << 4)
+        y = (q.astype(f32) - f32(16)) * _half(b, 0)
+    elif kind == "Q5_1":
+        q = _nibbles32(b[:, 8:24]) | (_high32(b, 4) << 4)
+        y = q.astype(f32) * _half(b, 0) + _half(b, 2)
+    elif kind == "IQ4_NL":
+        y = _half(b, 0) * IQ4_LEVELS[_nibbles32(b[:, 2:18])]
+    elif kind == "IQ4_XS":
+        d = _half(b, 0)
+        hi = np.ascontiguousarray(b[:, 2:4]).view("<u2").astype(np.int32)
+        lo = b[:, 4:8].astype(np.int32)
+        ib = np.arange(8)
+        ls = ((lo[:, ib // 2] >> (4 * (ib % 2))) & 0x0F) | (((hi >> (2 * ib)) & 3) << 4)
+        dl = d * (ls - 32).astype(f32)  # (n, 8)
+        q = _nibbles32(b[:, 8:136].reshape(-1, 16)).reshape(-1, 8, 32)
+        y = (dl[:, :, None] * IQ4_LEVELS[q]).reshape(-1, 256)
+    elif kind in ("Q4_K", "Q5_K"):
+        d, dmin = _half(b, 0), _half(b, 2)
+        s, m = _scale_min_k4(b[:, 4:16])
+        ql = b[:, 48:176] if kind == "Q5_K" else b[:, 16:144]
+        ql = ql.reshape(-1, 4, 32)
+        q = np.stack([ql & 0x0F, ql >> 4], axis=2).reshape(-1, 8, 32)  # sub-block 2c: low, 2c+1: high
+        if kind == "Q5_K":
+            qh = b[:, 16:48]
+            bits = (qh[:, None, :] >> np.arange(8, dtype=np.uint8)[None, :, None]) & 1  # (n, 8, 32): bit 2c / 2c+1
+            q = q | (bits << 4)
+        sc = d * s.astype(f32)
+        mn = dmin * m.astype(f32)
+        y = (sc[:, :, None] * q.astype(f32) - mn[:, :, None]).reshape(-1, 256)
+    elif kind == "Q6_K":
+        d = _half(b, 208)
+        ql = b[:, 0:128].reshape(-1, 2, 64)
+        qh = b[:, 128:192].reshape(-1, 2, 32)
+        sc = b[:, 192:208].view(np.int8).astype(f32)
+        q = np.empty((b.shape[0], 2, 4, 32), dtype=np.int32)
+        q[:, :, 0] = (ql[:, :, 0:32] & 0x0F) | ((qh & 3) << 4)
+        q[:, :, 1] = (ql[:, :, 32:64] & 0x0F) | (((qh >> 2) & 3) << 4)
+        q[:, :, 2] = (ql[:, :, 0:32] >> 4) | (((qh >> 4) & 3) << 4)
+        q[:, :, 3] = (ql[:, :, 32:64] >> 4) | (((qh >> 6) & 3) << 4)
+        q = (q - 32).reshape(-1, 16, 16)  # sub-block of 16 values each
+        y = ((d * sc)[:, :, None] * q.astype(f32)).reshape(-1, 256)
+    elif kind == "Q2_K":
+        sc = b[:, 0:16].reshape(-1, 2, 4, 2)  # [n, half of 128, shift, 16-value half]
+        qs = b[:, 16:80].reshape(-1, 2, 1, 2, 16)
+        d, dmin = _half(b, 80), _half(b, 82)
+        shifts = (2 * np.arange(4, dtype=np.uint8))[None, None, :, None, None]
+        q = (qs >> shifts) & 3  # (n, 2, 4, 2, 16)
+        dl = d[:, :, None, None] * (sc & 0x0F).astype(f32)
+        ml = dmin[:, :, None, None] * (sc >> 4).astype(f32)
+        y = (dl[..., None] * q.astype(f32) - ml[..., None]).reshape(-1, 256)
+    elif kind == "Q3_K":
+        hm = b[:, 0:32].reshape(-1, 1, 1, 2, 16)
+        qs = b[:, 32:96].reshape(-1, 2, 1, 2, 16)
+        raw_sc = b[:, 96:108].astype(np.int32)
+        i = np.arange(16)
+        low = np.where(i < 8, raw_sc[:, i % 8] & 0x0F, raw_sc[:, i % 8] >> 4)
+        high = (raw_sc[:, 8 + i % 4] >> (2 * (i // 4))) & 3
+        scales = ((low | (high << 4)) - 32).astype(f32).reshape(-1, 2, 4, 2)
+        d = _half(b, 108)
+        shifts = (2 * np.arange(4, dtype=np.uint8))[None, None, :, None, None]
+        lq = ((qs >> shifts) & 3).astype(np.int32)
+        mbit = (np.arange(2)[:, None] * 4 + np.arange(4)[None, :]).astype(np.uint8)[None, :, :, None, None]
+        h = np.where(((hm >> mbit) & 1) != 0, 0, 4)
+        dl = d[:, :, None, None] * scales
+        y = (dl[..., None] * (lq - h).astype(f32)).reshape(-1, 256)
+    else:
+        raise IngotError("unknown ggml type %r" % kind)
+    return y.astype(f32).reshape(-1)[:count]
+
 
 def quant_layout(t):
     """Section sizes of a quantized tensor (formats/ingot-v1.md §5.3)."""
@@ -171,6 +292,13 @@ def quant_layout(t):
             L["scales"], L["mins"] = (groups * 12 + 7) // 8, 4 * (count // sb)
         else:
             L["scales"], L["mins"] = 2 * groups, 0 if L["symmetric"] else 2 * groups
+    elif kind == "ggml":
+        per, size = GGML_BLOCKS.get(e.get("type"), (0, 0))
+        if not per or cols % per or set(e) != {"kind", "type"}:
+            raise IngotError("%s: bad ggml parameters" % t["name"])
+        L["group_size"] = per
+        L["ggml_type"] = e["type"]
+        L["codes"], L["scales"], L["mins"] = count // per * size, 0, 0
     elif kind == "mlx_affine":
         g, bits, sd = e.get("group_size"), e.get("bits"), e.get("scale_dtype")
         if g not in (32, 64, 128) or bits not in (1, 2, 3, 4, 5, 6, 8) or sd not in ("f16", "bf16", "f32") or cols % g \
@@ -318,6 +446,9 @@ class IngotFile:
         rows, cols = L["rows"], L["cols"]
         out = {"layout": L}
         codes = raw[:L["codes"]]
+        if L["kind"] == "ggml":
+            out["blocks"] = codes.reshape(-1, GGML_BLOCKS[L["ggml_type"]][1])
+            return out
         if L["kind"] == "mlx_affine":
             # element k of a row at bit k·bits of the row's little-endian bit stream
             bits = L["bits"]
@@ -366,6 +497,9 @@ class IngotFile:
         s = self.quantized(name)
         L = s["layout"]
         rows, cols, g = L["rows"], L["cols"], L["group_size"]
+        if L["kind"] == "ggml":
+            v = ggml_dequantize(L["ggml_type"], s["blocks"].tobytes(), rows * cols)
+            return v.reshape(tuple(t["shape"]))
         q = s["codes"].astype(np.float32)
         if L["kind"] == "mlx_affine":
             # MLX's arithmetic: round(round(scale·q) + bias) in the scale dtype.

@@ -7,7 +7,7 @@ import IngotFormats
 /// container reader, which the formats never depend on.
 public enum Inputs {
   /// Opens any supported input as a TensorSource.
-  public static func open(_ paths: [String], ggufNames: GGUFNames? = nil, ggufNative: Bool = false) throws -> any TensorSource {
+  public static func open(_ paths: [String], ggufNames: GGUFNames? = nil, ggufNative: Bool = true) throws -> any TensorSource {
     guard let first = paths.first else { throw FormatError.unknown(file: "", hint: "no input given") }
     let format = try FormatDetector.detect(first)
     for other in paths.dropFirst() {

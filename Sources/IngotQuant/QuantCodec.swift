@@ -12,6 +12,9 @@ public protocol QuantCodec: Sendable {
   static var kind: String { get }
   /// The `--scheme` value that selects it (several codecs may share one; `claims` decides).
   static var family: String { get }
+  /// Every `--scheme` value it answers (a codec of many types has one each;
+  /// the chosen one reaches `claims` as `QuantOptions.variant`).
+  static var families: [String] { get }
   /// Whether these scheme options (with `family`) mean this codec.
   static func claims(_ options: QuantOptions) -> Bool
   /// Checks scheme options before any tensor is read (the CLI calls it).
@@ -42,6 +45,7 @@ public protocol QuantCodec: Sendable {
 }
 
 extension QuantCodec {
+  public static var families: [String] { [family] }
   public static func normalize(_ options: QuantOptions) -> QuantOptions { options }
   public var kind: String { Self.kind }
   public var encoding: Encoding { Encoding(kind: Self.kind, parameters: parameters) }
@@ -59,7 +63,10 @@ public struct QuantOptions: Equatable, Sendable {
   public var scales: String?
   /// Code width, for schemes that have several (mlx).
   public var bits: Int?
-  public init(groupSize: Int? = nil, symmetric: Bool = false, scales: String? = nil, bits: Int? = nil) {
+  /// The `--scheme` value, for a codec that answers several (ggml: q4_k …).
+  public var variant: String?
+  public init(groupSize: Int? = nil, symmetric: Bool = false, scales: String? = nil, bits: Int? = nil, variant: String? = nil) {
+    self.variant = variant
     self.groupSize = groupSize
     self.symmetric = symmetric
     self.scales = scales
@@ -69,7 +76,7 @@ public struct QuantOptions: Equatable, Sendable {
 
 /// The registry: every encoding by kind.
 public enum QuantCodecs {
-  public static let all: [any QuantCodec.Type] = [Int8ChannelCodec.self, Int8BlockCodec.self, Int4GroupCodec.self, MLXAffineCodec.self]
+  public static let all: [any QuantCodec.Type] = [Int8ChannelCodec.self, Int8BlockCodec.self, Int4GroupCodec.self, MLXAffineCodec.self, GGMLBlockCodec.self]
 
   public static func codec(kind: String) -> (any QuantCodec.Type)? { all.first { $0.kind == kind } }
 
@@ -78,7 +85,7 @@ public enum QuantCodecs {
   /// The `--scheme` values, in registry order.
   public static var families: [String] {
     var seen: [String] = []
-    for c in all where !seen.contains(c.family) { seen.append(c.family) }
+    for c in all { for f in c.families where !seen.contains(f) { seen.append(f) } }
     return seen
   }
 

@@ -11,7 +11,9 @@ public struct QuantScheme: Equatable, Sendable {
 
   /// Picks and checks the codec for a `--scheme` family and its flags.
   public init(family: String, options: QuantOptions, search: Bool) throws(LayoutError) {
-    guard let codec = QuantCodecs.all.first(where: { $0.family == family && $0.claims(options) }) else {
+    var options = options
+    if QuantCodecs.all.contains(where: { $0.families.count > 1 && $0.families.contains(family) }) { options.variant = family }
+    guard let codec = QuantCodecs.all.first(where: { $0.families.contains(family) && $0.claims(options) }) else {
       throw .unknownEncoding(family)
     }
     try codec.validate(options)
@@ -64,6 +66,7 @@ public struct QuantScheme: Equatable, Sendable {
     var p: [String: JSONValue] = ["scheme": .string(name), "search": .bool(search)]
     if let g = options.groupSize { p["group_size"] = .int(Int64(g)) }
     if let b = options.bits { p["bits"] = .int(Int64(b)) }
+    if let v = options.variant { p["type"] = .string(v) }
     return p
   }
 }

@@ -14,6 +14,7 @@ import Testing
     let tmp = TempDir()
     defer { tmp.cleanup() }
     let r = try convertFixture("gguf/all_types.gguf", into: tmp, as: "g.ingot")
+    let weights = Weights(r)
     let manifest = try #require(try Fixtures.manifest()["fixtures"]?["gguf/all_types.gguf"])
     let expected = try #require(manifest["tensors"]?.objectValue)
     #expect(r.header.tensors.count == expected.count)
@@ -21,9 +22,9 @@ import Testing
       let want = try #require(expected[t.name], "\(t.name) not in the manifest")
       #expect(t.shape == want["shape_numpy_order"]?.arrayValue?.compactMap { $0.intValue.map(Int.init) }, "\(t.name) shape")
       let npy = try Npy(path: Fixtures.path(try #require(want["dequantized_f32"]?.stringValue)))
-      let values = try #require(decodeValues(try r.withPayload(i) { [UInt8]($0) }, dtype: t.dtype))
-      // Compare as f32 bit patterns: "bit for bit".
-      #expect(values.map { Float($0).bitPattern } == npy.values.map { Float($0).bitPattern }, "\(t.name)")
+      // Compare as f32 bit patterns: "bit for bit" (blocks through the ggml codec).
+      let values = t.encoding.isRaw ? try #require(decodeValues(try r.withPayload(i) { [UInt8]($0) }, dtype: t.dtype)).map { Float($0) } : try weights.load(t.name)
+      #expect(values.map(\.bitPattern) == npy.values.map { Float($0).bitPattern }, "\(t.name)")
     }
     #expect(r.header.tensors.first { $0.name == "f16" }?.dtype == .f16)
     #expect(r.header.tensors.first { $0.name == "bf16" }?.dtype == .bf16)
@@ -166,30 +167,28 @@ import Testing
     }
   }
 
-  /// `--gguf-quant native`: Q8_0, Q4_0 and Q4_1 matrices become int8_block
-  /// and int4_group tensors of the same size that dequantize to gguf-py's
-  /// values bit for bit.
-  @Test func q8AndQ4KeptNativeDequantizeToTheSameBits() throws {
+  /// Native by default: every block type stays in ggml's bytes (the
+  /// `ggml` encoding), its digest the SHA-256 of the GGUF tensor data;
+  /// `--gguf-quant dequantize` gives f32 of the same values.
+  @Test func blocksKeptNativeAreTheGGUFBytes() throws {
     let tmp = TempDir()
     defer { tmp.cleanup() }
-    var action = ConvertAction(sources: [Fixtures.path("gguf/all_types.gguf")], output: tmp.file("n.ingot"))
-    action.ggufNative = true
-    _ = try action.run()
-    let r = try ContainerReader(path: tmp.file("n.ingot"))
-    let manifest = try #require(try Fixtures.manifest()["fixtures"]?["gguf/all_types.gguf"]?["tensors"]?.objectValue)
-    let weights = Weights(r)
-    for (name, kind, mode, blockBytes) in [("q8_0", "int8_block", nil, 34), ("q4_0", "int4_group", "symmetric", 18), ("q4_1", "int4_group", "asymmetric", 20)] {
-      let t = try #require(r.header.tensors.first { $0.name == name })
-      #expect(t.encoding.kind == kind && t.dtype == .f32)
-      #expect(t.encoding.parameters["mode"]?.stringValue == mode)
-      // The same bytes as the GGUF blocks: 4 rows × 16 blocks.
-      #expect(t.storage.length == 4 * 16 * blockBytes)
-      let want = try Npy(path: Fixtures.path(try #require(manifest[name]?["dequantized_f32"]?.stringValue)))
-      #expect(try weights.load(name).map(\.bitPattern) == want.values.map { Float($0).bitPattern }, "\(name)")
+    _ = try ConvertAction(sources: [Fixtures.path("gguf/all_types.gguf")], output: tmp.file("n.ingot")).run()
+    var deq = ConvertAction(sources: [Fixtures.path("gguf/all_types.gguf")], output: tmp.file("d.ingot"))
+    deq.ggufNative = false
+    _ = try deq.run()
+    let r = try ContainerReader(path: tmp.file("n.ingot")), d = try ContainerReader(path: tmp.file("d.ingot"))
+    let gguf = try GGUFFile(path: Fixtures.path("gguf/all_types.gguf"))
+    for info in gguf.tensors where info.type.isBlock && info.shape.count == 2 {
+      let t = try #require(r.header.tensors.first { $0.name == info.name })
+      #expect(t.encoding.kind == "ggml" && t.encoding.parameters["type"]?.stringValue == info.type.description && t.dtype == .f32)
+      let bytes = try #require(gguf.mapped.bytes(info.range))
+      #expect(t.digest == Digest.sha256Hex(bytes), "\(info.name): the digest is the GGUF bytes'")
+      #expect(try Weights(r).load(info.name).map(\.bitPattern) == Weights(d).load(info.name).map(\.bitPattern), "\(info.name)")
+      #expect(d.header.tensors.first { $0.name == info.name }?.encoding.isRaw == true)
     }
-    // Types without a container equivalent are still dequantized.
-    #expect(r.header.tensors.first { $0.name == "q4_k" }?.encoding.isRaw == true)
     #expect(r.provenance.last?.parameters["gguf_quant"] == "native")
+    #expect(d.provenance.last?.parameters["gguf_quant"] == "dequantize")
     #expect(try VerifyAction(path: tmp.file("n.ingot")).run().ok)
   }
 
@@ -199,13 +198,13 @@ import Testing
     let tmp = TempDir()
     defer { tmp.cleanup() }
     try Self.writeLlamaGGUF(tmp.file("q8.gguf"), tmp, q8: true)
-    _ = try ConvertAction(sources: [tmp.file("q8.gguf")], output: tmp.file("f.ingot")).run()
-    var native = ConvertAction(sources: [tmp.file("q8.gguf")], output: tmp.file("n.ingot"))
-    native.ggufNative = true
-    _ = try native.run()
+    var deq = ConvertAction(sources: [tmp.file("q8.gguf")], output: tmp.file("f.ingot"))
+    deq.ggufNative = false
+    _ = try deq.run()
+    _ = try ConvertAction(sources: [tmp.file("q8.gguf")], output: tmp.file("n.ingot")).run()
     let f = Weights(try ContainerReader(path: tmp.file("f.ingot"))), n = Weights(try ContainerReader(path: tmp.file("n.ingot")))
     let q = try #require(n.source.tensors.first { $0.name == "model.layers.0.self_attn.q_proj.weight" })
-    #expect(q.encoding.kind == "int8_block")
+    #expect(q.encoding.kind == "ggml")
     for t in f.source.tensors { #expect(try f.load(t.name) == n.load(t.name), "\(t.name)") }
     let tokens = try Npy(path: Fixtures.path("models/tiny-llama/input_ids.npy")).values.map { Int($0) }
     let want = try Npy(path: Fixtures.path("models/tiny-llama/expected_logits.npy"))

@@ -24,7 +24,7 @@ public struct ConvertAction: Sendable {
   /// GGUF input: keep Q8_0 / Q4_0 / Q4_1 matrices as int8_block /
   /// int4_group instead of dequantizing them to f32 (the same values, the
   /// size of the GGUF blocks).
-  public var ggufNative = false
+  public var ggufNative = true
 
   public init(sources: [String], output: String, dtype: DType? = nil, force: Bool = false, note: String? = nil, timestamp: String? = nil) {
     self.sources = sources
@@ -45,7 +45,7 @@ public struct ConvertAction: Sendable {
       parameters["quantize"] = .object(quantize.parameters.merging(policy.parameters) { a, _ in a })
     }
     if let compression { parameters["compress"] = .object(compression.parameters) }
-    if ggufNative { parameters["gguf_quant"] = "native" }
+    if source is GGUFSource { parameters["gguf_quant"] = .string(ggufNative ? "native" : "dequantize") }
     var options = Pipeline.Options(
       operation: "convert", parameters: parameters, force: force, note: note, timestamp: timestamp, compression: compression)
     options.verifyInputs = verify

@@ -26,8 +26,8 @@ extension IngotCommand {
     @Option(help: "GGUF input: hf (Hugging Face names, q/k rows un-permuted; default for mapped architectures) or gguf (llama.cpp names as stored).")
     var names: GGUFNames?
 
-    @Option(help: "GGUF input: dequantize (to f32; the default) or native (Q8_0, Q4_0 and Q4_1 matrices kept as int8_block / int4_group: the same values, the size of the GGUF blocks).")
-    var ggufQuant: GGUFQuantChoice = .dequantize
+    @Option(help: "GGUF input: native (block-quantized matrices kept in ggml's own bytes, the `ggml` encoding; the default) or dequantize (to f32).")
+    var ggufQuant: GGUFQuantChoice = .native
 
     @Option(help: "Store tensors compressed, lossless (digests unchanged).")
     var compress: CompressChoice?

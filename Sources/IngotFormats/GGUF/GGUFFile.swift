@@ -1,4 +1,5 @@
 import IngotCore
+import IngotQuant
 
 /// A GGUF file (v2, v3), parsed and checked before any tensor is read:
 /// every count and length is checked against the bytes that remain.

@@ -12,7 +12,8 @@ public enum GGUFNames: String, Sendable, CaseIterable {
 }
 
 /// A GGUF file as a TensorSource. F32, F16 and BF16 tensors are imported bit
-/// for bit; quantized ones are dequantized to f32. Metadata keys are kept as
+/// for bit, and so are block-quantized matrices, in the `ggml` encoding
+/// (or, with `native: false`, dequantized to f32). Metadata keys are kept as
 /// `gguf/<key>` (values as canonical JSON; tokenizer arrays included).
 /// For every architecture in the registry with a GGUF layout, names are
 /// mapped to Hugging Face's by default and the converter's transforms undone
@@ -26,13 +27,12 @@ public final class GGUFSource: TensorSource, @unchecked Sendable {
   /// whether 1 comes off the values (Gemma norms); sorted by name.
   let plan: [(index: Int, name: String, heads: Int?, minusOne: Bool)]
 
-  /// Q8_0, Q4_0 and Q4_1 tensors of rank ≥ 2 kept as the container's
-  /// int8_block and symmetric / asymmetric int4_group (g32, f16) encodings,
-  /// which dequantize to the same f32 values bit for bit
-  /// (`convert --gguf-quant native`).
+  /// Block-quantized matrices kept in ggml's own bytes (the `ggml`
+  /// encoding, the default); off: dequantized to f32
+  /// (`convert --gguf-quant dequantize`).
   public let native: Bool
 
-  public init(path: String, names: GGUFNames? = nil, native: Bool = false) throws {
+  public init(path: String, names: GGUFNames? = nil, native: Bool = true) throws {
     let file = try GGUFFile(path: path)
     gguf = file
     self.native = native
@@ -94,7 +94,7 @@ public final class GGUFSource: TensorSource, @unchecked Sendable {
   public var tensors: [SourceTensor] {
     plan.map { p in
       let t = gguf.tensors[p.index]
-      if let layout = nativeLayout(t) {
+      if let layout = nativeLayout(t, minusOne: p.minusOne) {
         return SourceTensor(name: p.name, dtype: .f32, shape: t.shape, encoding: layout.encoding, byteCount: layout.payloadLength)
       }
       let dtype = p.minusOne ? .f32 : t.type.plain ?? .f32
@@ -102,18 +102,14 @@ public final class GGUFSource: TensorSource, @unchecked Sendable {
     }
   }
 
-  /// The container layout a Q8_0, Q4_0 or Q4_1 tensor is re-expressed in, when
-  /// `native` is on and the tensor is a matrix (the encodings need rank 2).
-  func nativeLayout(_ t: GGUFFile.TensorInfo) -> (any QuantCodec)? {
-    guard native, t.shape.count >= 2, let count = elementCount(t.shape), count > 0, t.shape[0] > 0 else { return nil }
-    let rows = t.shape[0], cols = count / rows
-    switch t.type {
-    case .q8_0: return Int8BlockCodec(rows: rows, cols: cols)
-    case .q4_0: return Int4GroupCodec(rows: rows, cols: cols, groupSize: 32, symmetric: true, scales: .plain)
-    case .q4_1: return Int4GroupCodec(rows: rows, cols: cols, groupSize: 32, symmetric: false, scales: .plain)
-    default: return nil
-    }
+  /// The container layout a block-quantized tensor keeps, when `native` is
+  /// on: ggml's own bytes (GGMLBlockCodec), for matrices (the container's
+  /// quantized encodings need rank 2) that are not offset (Gemma's norms).
+  func nativeLayout(_ t: GGUFFile.TensorInfo, minusOne: Bool) -> GGMLBlockCodec? {
+    guard native, t.type.isBlock, !minusOne, t.shape.count >= 2, let count = elementCount(t.shape), count > 0, t.shape[0] > 0 else { return nil }
+    return GGMLBlockCodec(type: t.type, rows: t.shape[0], cols: count / t.shape[0])
   }
+
   public var metadata: [String: String] {
     var out: [String: String] = [:]
     for (k, v) in gguf.metadata {
@@ -140,24 +136,9 @@ public final class GGUFSource: TensorSource, @unchecked Sendable {
       }
       return try body(UnsafeRawBufferPointer(view))
     }
-    if let layout = nativeLayout(t) {
-      let out = try allocateBuffer(layout.payloadLength, file: gguf.path)
-      defer { out.deallocate() }
-      // Output row r comes from GGUF row source(r): the identity, or the
-      // inverse of llama.cpp's q/k permutation (whole rows move, so the
-      // blocks of a row, codes and scales, move with it).
-      var source = Array(0..<layout.rows)
-      if let heads = p.heads {
-        guard let s = RowPermutation.unpermutedSources(rows: layout.rows, heads: heads) else {
-          throw GGUFError.rowsNotRotaryPairs(file: gguf.path, tensor: t.name, shape: t.shape, heads: heads)
-        }
-        source = s
-      }
-      let int4 = layout as? Int4GroupCodec
-      let scaleStart = int4?.scaleSection.lowerBound ?? (layout as? Int8BlockCodec)?.scaleStart ?? 0
-      GGMLNative.reexpress(t.type, raw, layout: layout, scaleStart: scaleStart, minStart: int4?.minSection.lowerBound ?? scaleStart, sourceRows: source, into: out)
-      return try body(UnsafeRawBufferPointer(out))
-    }
+    // Native blocks and plain floats are the file's bytes (q/k rows moved
+    // whole into Hugging Face's order under --names hf).
+    if nativeLayout(t, minusOne: p.minusOne) != nil { return try deliver(raw) }
     if t.type.plain != nil && !p.minusOne { return try deliver(raw) }
     let count = elementCount(t.shape) ?? 0
     let out = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(count, 1))

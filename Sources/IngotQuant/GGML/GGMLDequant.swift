@@ -1,75 +1,14 @@
 import IngotCore
 
-/// ggml tensor types: elements and bytes per block (formats/gguf.md).
-public enum GGMLType: UInt32, Sendable, CustomStringConvertible {
-  case f32 = 0, f16 = 1, q4_0 = 2, q4_1 = 3, q5_0 = 6, q5_1 = 7, q8_0 = 8
-  case q2_K = 10, q3_K = 11, q4_K = 12, q5_K = 13, q6_K = 14, q8_K = 15
-  case bf16 = 30
-
-  public var description: String {
-    switch self {
-    case .f32: "F32"
-    case .f16: "F16"
-    case .bf16: "BF16"
-    case .q4_0: "Q4_0"
-    case .q4_1: "Q4_1"
-    case .q5_0: "Q5_0"
-    case .q5_1: "Q5_1"
-    case .q8_0: "Q8_0"
-    case .q2_K: "Q2_K"
-    case .q3_K: "Q3_K"
-    case .q4_K: "Q4_K"
-    case .q5_K: "Q5_K"
-    case .q6_K: "Q6_K"
-    case .q8_K: "Q8_K"
-    }
-  }
-
-  public var block: (elements: Int, bytes: Int) {
-    switch self {
-    case .f32: (1, 4)
-    case .f16, .bf16: (1, 2)
-    case .q4_0: (32, 18)
-    case .q4_1: (32, 20)
-    case .q5_0: (32, 22)
-    case .q5_1: (32, 24)
-    case .q8_0: (32, 34)
-    case .q2_K: (256, 84)
-    case .q3_K: (256, 110)
-    case .q4_K: (256, 144)
-    case .q5_K: (256, 176)
-    case .q6_K: (256, 210)
-    case .q8_K: (256, 292)
-    }
-  }
-
-  /// Bytes for `elements` values; rows must hold whole blocks.
-  public func byteCount(elements: Int, rowLength: Int) -> Int? {
-    let (n, b) = block
-    guard rowLength % n == 0 || elements == 0, elements % n == 0 else { return nil }
-    let (bytes, overflow) = (elements / n).multipliedReportingOverflow(by: b)
-    return overflow ? nil : bytes
-  }
-
-  /// The type as stored without loss in a container, if it is a plain float.
-  public var plain: DType? {
-    switch self {
-    case .f32: .f32
-    case .f16: .f16
-    case .bf16: .bf16
-    default: nil
-    }
-  }
-}
-
 /// Dequantization to f32, following ggml's `dequantize_row_*` (each product
 /// in the order ggml's C code computes it).
-enum GGMLDequant {
+public enum GGMLDequant {
   @inline(__always) static func half(_ p: UnsafeRawPointer, _ o: Int) -> Float {
     Float(Float16(bitPattern: UInt16(littleEndian: p.loadUnaligned(fromByteOffset: o, as: UInt16.self))))
   }
 
-  static func dequantize(_ type: GGMLType, _ src: UnsafeRawBufferPointer, count: Int, into y: UnsafeMutablePointer<Float>) {
+  /// `count` values (whole blocks) of `src` into `y`.
+  public static func dequantize(_ type: GGMLType, _ src: UnsafeRawBufferPointer, count: Int, into y: UnsafeMutablePointer<Float>) {
     guard let base = src.baseAddress else { return }
     let (n, size) = type.block
     for blk in 0..<(count / n) {
@@ -122,6 +61,37 @@ enum GGMLDequant {
         q45K(x, out, five: type == .q5_K)
       case .q6_K:
         q6K(x, out)
+      case .iq4_nl:
+        let d = half(x, 0)
+        for j in 0..<16 {
+          let b = x.load(fromByteOffset: 2 + j, as: UInt8.self)
+          out[j] = d * iq4Values[Int(b & 0x0F)]
+          out[j + 16] = d * iq4Values[Int(b >> 4)]
+        }
+      case .iq4_xs:
+        iq4XS(x, out)
+      }
+    }
+  }
+
+  /// IQ4_NL's and IQ4_XS's 16 non-uniform levels (ggml's kvalues_iq4nl).
+  public static let iq4Values: [Float] = [-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113]
+
+  /// IQ4_XS: f16 d, u16 scales_h, 4 bytes scales_l, 128 bytes of nibbles;
+  /// sub-block ib of 32 has the 6-bit scale ls (low 4 bits in scales_l,
+  /// high 2 in scales_h) and the value d·(ls − 32)·level.
+  static func iq4XS(_ x: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) {
+    let d = half(x, 0)
+    let high = UInt16(littleEndian: x.loadUnaligned(fromByteOffset: 2, as: UInt16.self))
+    for ib in 0..<8 {
+      let low = x.load(fromByteOffset: 4 + ib / 2, as: UInt8.self)
+      let ls = Int((low >> (4 * UInt8(ib % 2))) & 0xF) | Int((high >> (2 * UInt16(ib))) & 3) << 4
+      let dl = d * Float(ls - 32)
+      let qs = x + 8 + 16 * ib
+      for j in 0..<16 {
+        let b = qs.load(fromByteOffset: j, as: UInt8.self)
+        y[32 * ib + j] = dl * iq4Values[Int(b & 0x0F)]
+        y[32 * ib + j + 16] = dl * iq4Values[Int(b >> 4)]
       }
     }
   }
