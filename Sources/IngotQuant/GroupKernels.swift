@@ -210,7 +210,9 @@ enum GroupKernels {
   /// Search, 4-bit: 19 nearby inverse scales, each with a least-squares
   /// refit (the approach of llama.cpp's Q4_0 search, unweighted); 8-bit: two refits of
   /// the round-to-nearest codes (nearby candidates rarely win on a fine grid).
-  static func symmetric(_ x: UnsafePointer<Float>, _ n: Int, qmin: Float, qmax: Float, search: Bool, roundF16: Bool, codes: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) -> Float {
+  /// `steps` overrides the candidate count (k = −steps…steps, 1.25 % apart)
+  /// for any width (Q6_K's 6-bit sub-blocks).
+  static func symmetric(_ x: UnsafePointer<Float>, _ n: Int, qmin: Float, qmax: Float, search: Bool, roundF16: Bool, steps: Int? = nil, codes: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) -> Float {
     var vmax = F8(), vmin = F8(), vsxx = F8()
     var i = 0
     while i < n {
@@ -238,10 +240,13 @@ enum GroupKernels {
     let c0 = quantizePass(x, n, offset: 0, inv: best != 0 ? 1 / best : 0, lo: qmin, hi: qmax, codes: codes)
     guard search, best != 0 else { return best }
     var bestErr = err(best, c0)
-    let candidates: [Float] = qmax > 7 ? [] : (-9...9).map { target * (1 + 0.0125 * Float($0)) / reference }
+    // Candidates are computed in the loop: an array per group was a heap
+    // allocation per 16 values.
+    let wide = qmax > 7 && steps == nil
+    let k = steps ?? 9
     var refit = c0
-    for k in 0..<(qmax > 7 ? 2 : candidates.count) {
-      let c = qmax > 7 ? refit : quantizePass(x, n, offset: 0, inv: candidates[k], lo: qmin, hi: qmax, codes: scratch)
+    for i in 0..<(wide ? 2 : 2 * k + 1) {
+      let c = wide ? refit : quantizePass(x, n, offset: 0, inv: target * (1 + 0.0125 * Float(i - k)) / reference, lo: qmin, hi: qmax, codes: scratch)
       guard c.qq > 0 else { continue }
       let s = store(c.qx / c.qq)
       guard s != 0, s.isFinite else { continue }
@@ -252,7 +257,7 @@ enum GroupKernels {
         best = s
         codes.update(from: scratch, count: n)
         refit = c2
-      } else if qmax > 7 {
+      } else if wide {
         break
       }
     }
