@@ -50,6 +50,9 @@ public struct ArchitectureSpec: Sendable {
   public var ggufArchitecture: String?
   public var ggufNames: [TensorRole: String]
   public var ggufTransforms: [TensorRole: Transform]
+  /// Hugging Face tensors (without prefix) llama.cpp's converter leaves out
+  /// of a GGUF file, and GGUF export with it (BERT's pooler).
+  public var ggufDropped: [String] = []
   /// config.json keys per field, first present wins.
   public var configKeys: [Field: [String]]
   /// GGUF keys per field, after `{architecture}.`.

@@ -122,7 +122,13 @@ public enum Architectures {
     return s
   }()
 
-  public static let bert = ArchitectureSpec(
+  public static let bert: ArchitectureSpec = {
+    var s = bertBase
+    s.ggufDropped = ["pooler.dense.weight", "pooler.dense.bias", "embeddings.position_ids"]
+    return s
+  }()
+
+  static let bertBase = ArchitectureSpec(
     name: "bert", kind: .encoder, positions: .learned, modelTypes: ["bert"],
     hfNames: [
       .tokenEmbedding: "embeddings.word_embeddings", .positionEmbedding: "embeddings.position_embeddings",

@@ -24,4 +24,14 @@ public enum RowPermutation {
     for (to, from) in source.enumerated() { (dst + to * rowBytes).copyMemory(from: src + from * rowBytes, byteCount: rowBytes) }
     return true
   }
+
+  /// The converse: Hugging Face rows into llama.cpp's order (what its
+  /// converter writes), for whole rows of any byte width.
+  public static func permute(_ input: UnsafeRawBufferPointer, rows: Int, rowBytes: Int, heads: Int, into out: UnsafeMutableRawBufferPointer) -> Bool {
+    guard let source = unpermutedSources(rows: rows, heads: heads), let src = input.baseAddress, let dst = out.baseAddress,
+      input.count >= rows * rowBytes, out.count >= rows * rowBytes
+    else { return false }
+    for (hf, gguf) in source.enumerated() { (dst + gguf * rowBytes).copyMemory(from: src + hf * rowBytes, byteCount: rowBytes) }
+    return true
+  }
 }

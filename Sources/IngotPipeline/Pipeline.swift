@@ -121,7 +121,7 @@ public struct Pipeline {
     for (index, chain) in planned.enumerated() {
       let expected = options.verifyInputs ? source.expectedDigest(index) : nil
       let digest: String
-      if chain.dropFirst().allSatisfy({ Self.samePayload($0, chain[0]) }) {
+      if stages.indices.allSatisfy({ stages[$0].keepsPayload(chain[$0], chain[$0 + 1]) }) {
         // Unchanged: stream the source slice by slice, straight to the sink.
         var hasher = StreamingDigest()
         try source.forEachSlice(index, size: Self.slice) { part, _ in try Self.hashAndWrite(part, into: &hasher, to: sink) }
@@ -189,7 +189,7 @@ public struct Pipeline {
     var measured = [JSONValue?](repeating: nil, count: stages.count)
     for (k, stage) in stages.enumerated() where chain[k + 1] != chain[k] {
       changed[stage.name, default: []].append(chain[0].name)
-      guard !Self.samePayload(chain[k + 1], chain[k]) else { continue }
+      guard !stage.keepsPayload(chain[k], chain[k + 1]) else { continue }
       let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(chain[k + 1].byteCount, 1), alignment: 64)
       owned.append(buffer)
       let output = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<chain[k + 1].byteCount])

@@ -15,8 +15,13 @@ public protocol TensorStage: Sendable {
   /// The step's metrics for provenance, from every tensor's plan and
   /// measurements (in container order); nil when the stage records none.
   func summary(_ tensors: [(input: SourceTensor, output: SourceTensor, measured: JSONValue?)]) -> JSONValue?
+  /// Whether `to`'s payload is `from`'s bytes (so `apply` is skipped): by
+  /// default when only the name changed; a stage whose renames move rows
+  /// (GGUF's q/k permutation) says otherwise.
+  func keepsPayload(_ from: SourceTensor, _ to: SourceTensor) -> Bool
 }
 
 extension TensorStage {
+  public func keepsPayload(_ from: SourceTensor, _ to: SourceTensor) -> Bool { Pipeline.samePayload(from, to) }
   public func summary(_ tensors: [(input: SourceTensor, output: SourceTensor, measured: JSONValue?)]) -> JSONValue? { nil }
 }

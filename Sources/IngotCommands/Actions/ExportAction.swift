@@ -47,7 +47,8 @@ public struct ExportAction: Sendable {
   /// digest on the way, so a damaged container is never exported as sound.
   public func run() throws -> Outcome {
     if format == "mlx" { return try runMLX() }
-    guard format == "safetensors" else { throw PipelineError.usage("--to must be safetensors or mlx (GGUF export is not implemented yet)") }
+    if format == "gguf" { return try runGGUF() }
+    guard format == "safetensors" else { throw PipelineError.usage("--to must be safetensors, mlx or gguf") }
     let reader = try ContainerReader(path: input)
     let cast = try dtype.map { try CastStage(target: $0) }
     var folder: String? = nil

@@ -42,6 +42,7 @@ enum GGUFQuantChoice: String, ExpressibleByArgument, CaseIterable, Sendable {
 enum ExportFormat: String, ExpressibleByArgument, CaseIterable, Sendable {
   case safetensors
   case mlx
+  case gguf
 }
 
 /// `--embeddings` and `--output-head`.

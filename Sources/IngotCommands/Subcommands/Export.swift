@@ -4,7 +4,7 @@ import ArgumentParser
 extension IngotCommand {
   struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
-      abstract: "Write an .ingot file back out: safetensors (a folder OUT/ also gets config and tokenizer files), or an mlx-lm folder (--to mlx, quantized layers kept as they are).")
+      abstract: "Write an .ingot file back out: safetensors (a folder OUT/ also gets config and tokenizer files), an mlx-lm folder (--to mlx), or a GGUF file llama.cpp runs (--to gguf); mlx and gguf keep quantized layers as they are.")
 
     @OptionGroup var file: ContainerArgument
 

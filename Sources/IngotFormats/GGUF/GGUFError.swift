@@ -26,11 +26,17 @@ public enum GGUFError: Error, CustomStringConvertible, Equatable, Sendable, Repo
   case rowsNotRotaryPairs(file: String, tensor: String, shape: [Int], heads: Int)
   /// Two tensors' data ranges overlap.
   case overlappingData(file: String, tensor: String, other: String)
+  /// Export: a tensor that GGUF cannot hold as it is.
+  case noGGUFForm(tensor: String, reason: String)
+  /// Export: a container whose model the GGUF keys cannot describe.
+  case noGGUFMetadata(reason: String)
   /// A count or length beyond a named limit (IngotCore's Limits).
   case limit(file: String, offset: Int, what: String, limit: Int)
 
   public var description: String {
     switch self {
+    case .noGGUFForm(let t, let r): "\(t): no exact GGUF form (\(r)); --dtype f32, f16 or bf16 writes it as a float"
+    case .noGGUFMetadata(let r): "GGUF export: \(r)"
     case .overlappingData(let f, let t, let o): "\(f): \(t): its data overlaps tensor \(o)'s"
     case .limit(let f, let o, let what, let l): "\(f): offset \(o): more than \(l) \(what)"
     case .badMagic(let f): "\(f): offset 0: not a GGUF file (bad magic)"

@@ -19,6 +19,8 @@ public final class GGUFFile: @unchecked Sendable {
   public let version: UInt32
   /// Every key/value, as canonical JSON text (strings as JSON strings).
   public let metadata: [(key: String, value: JSONValue)]
+  /// Each key's wire type, and an array's element type, in file order.
+  public let types: [(key: String, type: UInt32, element: UInt32?)]
   public let tensors: [TensorInfo]
   public let alignment: Int
 
@@ -36,6 +38,7 @@ public final class GGUFFile: @unchecked Sendable {
     guard kvCount <= UInt64(r.remaining / 14) else { throw GGUFError.countTooLarge(file: path, field: "kv_count", count: kvCount) }
     guard tensorCount <= UInt64(r.remaining / 25) else { throw GGUFError.countTooLarge(file: path, field: "tensor_count", count: tensorCount) }
     var meta: [(String, JSONValue)] = []
+    var types: [(String, UInt32, UInt32?)] = []
     var keys = Set<String>()
     var alignment = 32
     for _ in 0..<Int(kvCount) {
@@ -44,7 +47,9 @@ public final class GGUFFile: @unchecked Sendable {
       // llama.cpp refuses a key given twice; so do we (which value counts would be a guess).
       guard keys.insert(key).inserted else { throw GGUFError.duplicateKey(file: path, key: key, offset: at) }
       let type = try r.u32()
+      let element: UInt32? = type == 9 ? r.peekU32() : nil
       let value = try r.value(type, depth: 0)
+      types.append((key, type, element))
       if key == "general.alignment" {
         guard case .int(let a) = value, a > 0, a <= 1 << 20, a & (a - 1) == 0 else {
           throw GGUFError.badKey(file: path, key: key, reason: "must be a power of two up to 2^20, not \(CanonicalJSON.string(value))")
@@ -94,6 +99,7 @@ public final class GGUFFile: @unchecked Sendable {
       throw GGUFError.overlappingData(file: path, tensor: b, other: a)
     }
     metadata = meta
+    self.types = types
     self.tensors = tensors
   }
 
@@ -116,6 +122,11 @@ public final class GGUFFile: @unchecked Sendable {
       do { return try cursor.takeInteger(endianness: .little, as: T.self) } catch { throw short(error) }
     }
     mutating func u32() throws(GGUFError) -> UInt32 { try int(UInt32.self) }
+    /// The next u32, not consumed (an array's element type); nil at the end.
+    func peekU32() -> UInt32? {
+      var c = cursor
+      return try? c.takeInteger(endianness: .little, as: UInt32.self)
+    }
     mutating func u64() throws(GGUFError) -> UInt64 { try int(UInt64.self) }
     mutating func string() throws(GGUFError) -> String {
       let start = at

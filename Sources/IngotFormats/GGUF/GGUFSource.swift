@@ -115,8 +115,16 @@ public final class GGUFSource: TensorSource, @unchecked Sendable {
     for (k, v) in gguf.metadata {
       if case .string(let s) = v { out["gguf/" + k] = s } else { out["gguf/" + k] = CanonicalJSON.string(v) }
     }
+    // The wire types, in file order, so that export writes each key back
+    // as it was (JSON has one number type; llama.cpp checks u32 vs i32).
+    out[Self.typesKey] = CanonicalJSON.string(.array(gguf.types.map { t in
+      .array([.string(t.key), .string(GGUFValue.typeNames[t.type] ?? "?")] + (t.element.map { [.string(GGUFValue.typeNames[$0] ?? "?")] } ?? []))
+    }))
     return out
   }
+  /// The metadata entry that lists every key's GGUF wire type.
+  public static let typesKey = "gguf-types"
+
   public var files: [SourceFile] { [SourceFile(path: gguf.path, recordedPath: baseName(gguf.path), format: "gguf", size: gguf.mapped.size)] }
   public var provenance: [ProvenanceStep] { [] }
   public var inputModelDigest: String? { nil }
