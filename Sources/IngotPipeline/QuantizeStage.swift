@@ -73,25 +73,42 @@ public struct QuantizeStage: TensorStage {
     self.layers = layers
   }
 
-  /// The scheme tensor `name` gets: the run's, or the recipe's width.
-  public func scheme(for name: String) -> QuantScheme {
-    recipe?.scheme(for: name, base: scheme, layers: layers) ?? scheme
+  /// Whether the token embedding doubles as the output head (no separate
+  /// head tensor): a ggml recipe then gives it the head's type.
+  public var tiedOutput = false
+
+  /// What a tensor gets: the run's scheme, or the recipe's choice.
+  func choice(_ t: SourceTensor) -> QuantRecipe.Choice {
+    recipe?.choice(for: t.name, shape: t.shape, base: scheme, layers: layers, tiedOutput: tiedOutput) ?? .quantize(scheme, fallback: nil)
+  }
+
+  /// The scheme tensor `name` gets (for reports; shape-independent choices).
+  public func scheme(for t: SourceTensor) -> QuantScheme {
+    if case .quantize(let s, _) = choice(t) { return s }
+    return scheme
   }
 
   /// Why a tensor keeps its precision; nil when it is quantized.
   public func keepReason(_ t: SourceTensor) -> String? {
-    if let r = policy.reason(t.name) { return r }
+    // A ggml recipe quantizes embeddings and the head as llama-quantize does.
+    if recipe?.isGGML == true {
+      if let p = policy.keepPatterns.first(where: { glob($0, t.name) }) { return "matches --keep '\(p)'" }
+    } else if let r = policy.reason(t.name) { return r }
     if t.shape.count < 2 { return "rank \(t.shape.count): norms, biases and vectors keep their precision" }
-    switch scheme(for: t.name).layout(dtype: t.dtype, shape: t.shape) {
-    case .success: return nil
-    case .failure(let r): return r.reason
+    switch choice(t) {
+    case .keep(let why): return why
+    case .quantize(let s, _):
+      switch s.layout(dtype: t.dtype, shape: t.shape) {
+      case .success: return nil
+      case .failure(let r): return r.reason
+      }
     }
   }
 
   public func plan(_ t: SourceTensor) throws -> SourceTensor {
     // Refused rather than requantized: quantizing twice compounds error silently.
     guard t.encoding.isRaw else { throw QuantError.alreadyQuantized(tensor: t.name, kind: t.encoding.kind) }
-    guard keepReason(t) == nil, case .success(let codec) = scheme(for: t.name).layout(dtype: t.dtype, shape: t.shape) else { return t }
+    guard keepReason(t) == nil, case .success(let codec) = scheme(for: t).layout(dtype: t.dtype, shape: t.shape) else { return t }
     var out = t
     out.encoding = codec.encoding
     out.byteCount = codec.payloadLength
@@ -105,7 +122,10 @@ public struct QuantizeStage: TensorStage {
     defer { values.deallocate() }
     FloatConversion.convert(count: n, from: from.dtype, to: .f32, input: input, output: UnsafeMutableRawBufferPointer(values))
     let m = try Quantizer.quantize(UnsafeBufferPointer(values), codec: codec, search: scheme.search, logical: to.dtype, name: from.name, into: output)
-    return QuantReport.tensorJSON(name: from.name, shape: from.shape, scheme: scheme(for: from.name), codec: codec, metrics: m)
+    let row = QuantReport.tensorJSON(name: from.name, shape: from.shape, scheme: scheme(for: from), codec: codec, metrics: m)
+    guard case .quantize(_, let fallback?) = choice(from), var o = row.objectValue else { return row }
+    o["fallback"] = .string(fallback)
+    return .object(o)
   }
 
   public func summary(_ tensors: [(input: SourceTensor, output: SourceTensor, measured: JSONValue?)]) -> JSONValue? {

@@ -65,6 +65,10 @@ extension ExportAction {
       keys = [("general.architecture", .string(arch)), ("general.type", .string("model"))]
       if let name = Self.modelName(reader.metadata) { keys.append(("general.name", .string(name))) }
       guard let spec, let config else { throw GGUFError.noGGUFMetadata(reason: "no config") }
+      // llama.cpp slides only where its architecture has a layer pattern.
+      if let window = config.slidingWindow, spec.slidingPattern == nil, !fullAttention {
+        throw GGUFError.noGGUFMetadata(reason: "sliding window \(window): llama.cpp's \(arch) attends over the whole context, a different model beyond \(window) tokens; --full-attention writes it so")
+      }
       do { keys += try spec.ggufKeyValues(config) } catch { throw GGUFError.noGGUFMetadata(reason: error.description) }
       keys.append(("general.file_type", .u32(Self.fileType(planned, types, recipe: Self.recipe(reader.provenance)))))
       keys.append(("general.quantization_version", .u32(2)))
@@ -76,6 +80,10 @@ extension ExportAction {
         keys += try GGUFTokenizerKeys.keys(tokenizerJSON: tokenizer, tokenizerConfig: reader.metadata["files/tokenizer_config.json"], config: configJSON,
                                         vocabSize: config.vocabSize)
       } catch { throw GGUFError.noGGUFMetadata(reason: error.description) }
+      // BERT's segment count, which llama.cpp requires of it.
+      if let name = spec.hfName(.tokenTypeEmbedding), let t = reader.tensors.first(where: { t in prefixes.contains { t.name == $0 + name + ".weight" } }) {
+        keys.append(("tokenizer.ggml.token_type_count", .u32(UInt32(t.shape.first ?? 1))))
+      }
     }
     keys.removeAll { $0.key.hasPrefix("ingot.") }
     keys.append(("ingot.model_digest", .string(reader.header.modelDigest)))
@@ -87,7 +95,9 @@ extension ExportAction {
     let cast = try dtype.map { try CastStage(target: $0) }
     let stages: [any TensorStage] = (cast.map { [$0] } ?? []) + [stage]
     let summary = try Pipeline(source: source, stages: stages, options: options).run(into: sink)
-    return Outcome(files: [output], tensors: planned.count, bytes: summary.bytesOut, skipped: skipped)
+    var outcome = Outcome(files: [output], tensors: planned.count, bytes: summary.bytesOut)
+    outcome.droppedTensors = skipped
+    return outcome
   }
 
   /// A GGUF-born container's keys with their recorded wire types, in the

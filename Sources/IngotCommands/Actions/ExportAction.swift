@@ -38,6 +38,8 @@ public struct ExportAction: Sendable {
     public var bytes: Int
     /// `files/…` entries not written: names that are not companion files.
     public var skipped: [String] = []
+    /// GGUF: tensors llama.cpp's layout has no place for (BERT's pooler).
+    public var droppedTensors: [String] = []
     /// MLX --requantize: each tensor quantized again, with its error.
     public var requantized: [JSONValue] = []
   }

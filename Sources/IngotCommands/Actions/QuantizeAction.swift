@@ -1,3 +1,4 @@
+import IngotArchitectures
 import IngotCore
 import IngotContainer
 import IngotFormats
@@ -31,10 +32,14 @@ public struct QuantizeAction: Sendable {
 
   public func run(progress: ProgressBar? = nil) throws -> Pipeline.Outcome {
     let source = try Inputs.open(sources)
-    if recipe != nil && scheme.kind != MLXAffineCodec.kind {
-      throw PipelineError.usage("--recipe \(recipe?.name ?? "") mixes MLX bit widths: it needs --scheme mlx (or --for mlx)")
+    if let recipe, !recipe.isGGML, scheme.kind != MLXAffineCodec.kind {
+      throw PipelineError.usage("--recipe \(recipe.name) mixes MLX bit widths: it needs --scheme mlx (or --for mlx)")
     }
-    let stage = QuantizeStage(scheme: scheme, policy: policy, recipe: recipe, layers: QuantRecipe.layerCount(source.tensors.map(\.name)))
+    if let recipe, recipe.isGGML, scheme.kind != GGMLBlockCodec.kind {
+      throw PipelineError.usage("--recipe \(recipe.name) mixes ggml types: give no --scheme, or a ggml one (q4_k …)")
+    }
+    var stage = QuantizeStage(scheme: scheme, policy: policy, recipe: recipe, layers: QuantRecipe.layerCount(source.tensors.map(\.name)))
+    stage.tiedOutput = !source.tensors.contains { Architectures.isOutputHead($0.name) }
     var parameters = scheme.parameters.merging(policy.parameters) { a, _ in a }
     if let recipe { parameters["recipe"] = .string(recipe.name) }
     var options = Pipeline.Options(operation: "quantize", parameters: parameters, force: force, note: note, timestamp: timestamp)

@@ -28,7 +28,7 @@ extension IngotCommand {
     @Option(help: "mlx: bits per code, 1, 2, 3, 4, 5, 6 or 8 (default 4).")
     var bits: Int?
 
-    @Option(help: "mlx: a mix of bit widths as mlx-lm's recipes: mixed_2_6, mixed_3_4, mixed_3_6 or mixed_4_6 (v_proj and down_proj in llama.cpp's layer pattern, and lm_head, at the higher width).")
+    @Option(help: "A named mix in llama.cpp's layer pattern (v_proj and down_proj of the first and last eighth and every third layer between get more bits): q4_k_m or q5_k_m as llama-quantize makes them (no --scheme needed; embeddings and output head quantized too), or with --scheme mlx mlx-lm's mixed_2_6, mixed_3_4, mixed_3_6 or mixed_4_6.")
     var recipe: String?
 
     @Flag(help: "int4 codes: symmetric (−8…7, f16 scale) or asymmetric (0…15, scale and minimum; default).")
@@ -58,7 +58,12 @@ extension IngotCommand {
 
     func run() throws {
       let family: String
+      let ggmlRecipe = self.recipe.flatMap(QuantRecipe.named).map { r -> String? in
+        if case .ggml(let base, _, _) = r.mix { return base.description.lowercased() }
+        return nil
+      } ?? nil
       switch (scheme, target) {
+      case (nil, nil) where ggmlRecipe != nil: family = ggmlRecipe!  // audited: checked in the pattern
       case (let s?, nil): family = s.family
       case (nil, .mlx?), (.some(SchemeChoice.mlx), .mlx?): family = MLXAffineCodec.family
       case (let s?, .mlx?): throw PipelineError.usage("--for mlx quantizes with --scheme mlx, not \(s.family)")
@@ -67,7 +72,7 @@ extension IngotCommand {
       guard bits == nil || family == MLXAffineCodec.family else { throw PipelineError.usage("--bits is for --scheme mlx; int8 and int4 have fixed widths") }
       let recipe = try self.recipe.map { name in
         guard let r = QuantRecipe.named(name) else {
-          throw PipelineError.usage("--recipe must be one of \(QuantRecipe.mlx.map(\.name).joined(separator: ", "))")
+          throw PipelineError.usage("--recipe must be one of \(QuantRecipe.all.map(\.name).joined(separator: ", "))")
         }
         return r
       }
