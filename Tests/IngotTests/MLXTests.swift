@@ -171,14 +171,15 @@ import Testing
       let recipe = try #require(QuantRecipe.named(String(parts[0])))
       let layers = try #require(Int(parts[1]))
       let high = Set(try #require(want["high"]?.arrayValue).compactMap(\.stringValue))
-      #expect(Int(want["low"]?.intValue ?? 0) == recipe.low)
+      guard case .mlxBits(let low, let highBits) = recipe.mix else { Issue.record("\(key): not an mlx recipe"); continue }
+      #expect(Int(want["low"]?.intValue ?? 0) == low)
       var paths = ["model.embed_tokens", "lm_head"]
       for i in 0..<layers {
         paths += ["q_proj", "k_proj", "v_proj", "o_proj"].map { "model.layers.\(i).self_attn.\($0)" }
         paths += ["gate_proj", "up_proj", "down_proj"].map { "model.layers.\(i).mlp.\($0)" }
       }
       for p in paths {
-        #expect(recipe.bits(for: p + ".weight", layers: layers) == (high.contains(p) ? recipe.high : recipe.low), "\(key) \(p)")
+        #expect(recipe.bits(for: p + ".weight", layers: layers) == (high.contains(p) ? highBits : low), "\(key) \(p)")
       }
       n += 1
     }
