@@ -69,17 +69,30 @@ for scheme, tid in TYPES.items():
     row = {"ours_median": float(np.median(ours)) if ours else None, "ours_min": min(ours) if ours else None, "ours_n": len(ours), "ours_MBps": speed}
     if lib is not None:
         lib.ggml_quantize_init(tid)
-        theirs, elapsed = [], 0.0
-        for n, m in mats.items():
-            rows_, cols = m.shape
-            if cols % per:
-                continue
-            buf = ctypes.create_string_buffer(rows_ * cols // per * size)
-            t0 = time.perf_counter()
-            lib.ggml_quantize_chunk(tid, m.ctypes.data, buf, 0, rows_, cols, None)
-            elapsed += time.perf_counter() - t0
-            theirs.append(sqnr(m, ggml_dequantize(scheme.upper(), buf.raw, m.size).reshape(m.shape)))
+        # Best of 3 passes over the matrices, as ingot-bench takes its best of 3.
+        theirs, best = [], float("inf")
+        for rep in range(3):
+            elapsed = 0.0
+            for n, m in mats.items():
+                rows_, cols = m.shape
+                if cols % per:
+                    continue
+                buf = ctypes.create_string_buffer(rows_ * cols // per * size)
+                t0 = time.perf_counter()
+                lib.ggml_quantize_chunk(tid, m.ctypes.data, buf, 0, rows_, cols, None)
+                elapsed += time.perf_counter() - t0
+                if rep == 0:
+                    theirs.append(sqnr(m, ggml_dequantize(scheme.upper(), buf.raw, m.size).reshape(m.shape)))
+            best = min(best, elapsed)
+        elapsed = best
         row.update({"ggml_median": float(np.median(theirs)), "ggml_min": min(theirs), "ggml_MBps": mb * len(theirs) / len(mats) / elapsed})
     results[scheme] = row
-    print(scheme, json.dumps(row), flush=True)
-json.dump(results, open(os.path.join(out, "ggml.json"), "w"), indent=1)
+    print(scheme, json.dumps(row), file=sys.stderr, flush=True)
+    json.dump(results, open(os.path.join(out, "ggml.json"), "w"), indent=1)
+print("## ggml quantizers against ggml's own (MiniLM's attention and FFN matrices, one thread)\n")
+print("| type | matrices | ingot median SQNR | ggml median SQNR | ingot MB/s | ggml MB/s | speed ratio |")
+print("|---|---:|---:|---:|---:|---:|---:|")
+for scheme, r in results.items():
+    if r.get("ggml_median") is None:
+        continue
+    print(f"| {scheme.upper()} | {r['ours_n']} | {r['ours_median']:.2f} | {r['ggml_median']:.2f} | {r['ours_MBps']:.0f} | {r['ggml_MBps']:.0f} | {r['ours_MBps'] / r['ggml_MBps']:.2f}x |")

@@ -35,7 +35,7 @@ import gguf
 threads = os.cpu_count() or 2
 folder = os.path.join(out, "gguf-llama")
 if not os.path.exists(os.path.join(folder, "model.safetensors")):
-    benchlib.synthetic_llama(folder, layers=5, hidden=2048, ffn=5632, vocab=384, heads=16, kv=8, hd=128)
+    benchlib.synthetic_llama(folder, layers=6, hidden=2048, ffn=5632, vocab=384, heads=16, kv=8, hd=128)
 base = os.path.join(out, "gguf-llama.ingot")
 benchlib.run(ingot, "convert", folder, "-o", base, "--force")
 f32 = os.path.join(out, "gguf-llama-f32.gguf")

@@ -56,7 +56,9 @@ public struct InspectAction: Sendable {
     var rows = [["NAME", "DTYPE", "SHAPE", "ENCODING", "BYTES"] + (compressed ? ["STORED"] : []) + ["DIGEST"]]
     for (i, t) in tensors.enumerated() {
       let shape: String = "[" + t.shape.map(String.init).joined(separator: ", ") + "]"
-      var row: [String] = [terminalSafe(t.name), t.dtype.rawValue, shape, t.encoding.kind, String(t.byteCount)]
+      // A ggml tensor shows its block type (ggml Q4_K), the rest their kind.
+      let encoding = t.encoding.parameters["type"]?.stringValue.map { "\(t.encoding.kind) \($0)" } ?? t.encoding.kind
+      var row: [String] = [terminalSafe(t.name), t.dtype.rawValue, shape, terminalSafe(encoding), String(t.byteCount)]
       if compressed { row.append(entries.map { String($0[i].storage.length) } ?? "-") }
       row.append(entries.map { String($0[i].digest.prefix(16)) } ?? "-")
       rows.append(row)

@@ -202,47 +202,26 @@ enum GGMLQuantize {
   /// Q6_K: sixteen sub-blocks of 16 fitted as scale·q, q ∈ −32…31; the
   /// scales as int8 under the f16 d = −(scale of largest magnitude)/128,
   /// so that one maps to −128; codes re-rounded under d·sc.
-  /// Q6_K's search, measured on MiniLM's 1536-wide matrices
-  /// (tools/bench_ggml.py): nearby inverse scales in the fit (q6Steps) cost
-  /// ≈ 36 ns each per sub-block for +0.05 dB apiece; moving the stored int8
-  /// scale by up to ±4 with the codes re-rounded (q6Refine) gained 0.29 dB
-  /// over the fit alone for 3 % of the time, so the search is all there.
-  static let q6Steps = 0
-  static let q6Refine = 4
-
-  /// One Q6_K sub-block's scale: inverse scales mapping the value of largest
-  /// magnitude near −32 (k·1.25 % apart, k = −steps…steps), each scored by
-  /// the squared error of its codes under their least-squares scale
-  /// (Σx² − (Σqx)²/Σq², so no second pass), the best one's LSQ scale kept.
-  /// All in two SIMD8 halves.
-  @inline(__always) static func q6Fit(_ x: UnsafePointer<Float>, steps: Int) -> Float {
+  /// A Q6_K sub-block's starting scale: its value of largest magnitude
+  /// mapped to −32 (two SIMD8 halves). The search is in refine6, on the
+  /// stored int8 scale (measured on MiniLM's 1536-wide matrices with
+  /// tools/bench_ggml.py: least-squares candidates here cost ≈ 36 ns each
+  /// per sub-block for +0.05 dB apiece; eight stored scales tried at once
+  /// gain 0.2 dB over the extreme mapping for less).
+  @inline(__always) static func q6Start(_ x: UnsafePointer<Float>) -> Float {
     let v0 = load8(x, 0), v1 = load8(x, 8)
     let hi = v0.replacing(with: v1, where: v1 .> v0), lo = v0.replacing(with: v1, where: v1 .< v0)
     let top = hmax(hi), bottom = hmin(lo)
     let signed = -bottom > top ? bottom : top
-    guard signed != 0 else { return 0 }
-    var best = signed / -32, bestScore: Float = -1
-    for i in -steps...steps {
-      let inv = -32 * (1 + 0.0125 * Float(i)) / signed
-      let q0 = roundClamp8(v0 * inv, -32, 31), q1 = roundClamp8(v1 * inv, -32, 31)
-      let qx = hsum(q0 * v0 + q1 * v1), qq = hsum(q0 * q0 + q1 * q1)
-      // qx²/qq > bestScore, without dividing.
-      if qq > 0 && qx * qx > bestScore * qq {
-        bestScore = qx * qx / qq
-        best = qx / qq
-      }
-    }
-    return best
+    return signed / -32
   }
 
-  /// Lane sum, written out (the generic reduction is not inlined).
-  @inline(__always) static func hsum(_ v: F8) -> Float { ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7])) }
 
   static func q6_K(_ x: UnsafePointer<Float>, _ search: Bool, _ s: Scratch, _ out: UnsafeMutableRawPointer) -> Bool {
     let scales = s.fits
     var top: Float = 0
     for j in 0..<16 {
-      scales[j] = q6Fit(x + 16 * j, steps: search ? q6Steps : 0)
+      scales[j] = q6Start(x + 16 * j)
       if abs(scales[j]) > abs(top) { top = scales[j] }
     }
     let d = f16(-top / 128)
@@ -262,8 +241,9 @@ enum GGMLQuantize {
     for k in 0..<2 {
       for l in 0..<32 {
         let base = 128 * k + l
-        let q1 = UInt8(s.codes[base]), q2 = UInt8(s.codes[base + 32])
-        let q3 = UInt8(s.codes[base + 64]), q4 = UInt8(s.codes[base + 96])
+        // Codes are integral 0…63 here: their low byte, without a range-checked conversion.
+        let q1 = Kernels.lowByte(s.codes[base]), q2 = Kernels.lowByte(s.codes[base + 32])
+        let q3 = Kernels.lowByte(s.codes[base + 64]), q4 = Kernels.lowByte(s.codes[base + 96])
         byte(out, 64 * k + l, (q1 & 0xF) | (q3 & 0xF) << 4)
         byte(out, 64 * k + l + 32, (q2 & 0xF) | (q4 & 0xF) << 4)
         byte(out, 128 + 32 * k + l, (q1 >> 4) | (q2 >> 4) << 2 | (q3 >> 4) << 4 | (q4 >> 4) << 6)
@@ -273,28 +253,26 @@ enum GGMLQuantize {
     return putF16(d, out, 208)
   }
 
-  /// A Q6_K sub-block's int8 scale moved by up to ±q6Refine where that errs less.
+  /// A Q6_K sub-block's int8 scale: the one of l − 4 … l + 3 whose
+  /// re-rounded codes err least (ties: the lower). The eight candidates
+  /// are the eight lanes of one SIMD8 pass over the sixteen values, so
+  /// there is no horizontal sum per candidate.
   static func refine6(_ x: UnsafePointer<Float>, d: Float, _ l: Int) -> Int {
-    @inline(__always) func err(_ a: Int) -> Float {
-      let dd = d * Float(a)
-      let inv: Float = dd != 0 ? 1 / dd : 0
-      var e = F8()
-      for i in stride(from: 0, to: 16, by: 8) {
-        let v = load8(x, i)
-        let r = dd * roundClamp8(v * inv, -32, 31) - v
-        e += r * r
-      }
-      return e.sum()
+    let offsets = F8(-4, -3, -2, -1, 0, 1, 2, 3)
+    var scales = F8(repeating: Float(l)) + offsets
+    scales = scales.replacing(with: -128, where: scales .< -128).replacing(with: 127, where: scales .> 127)
+    let dd = scales * d
+    var inv = F8(repeating: 1) / dd
+    inv = inv.replacing(with: 0, where: dd .== 0)
+    var e = F8()
+    for i in 0..<16 {
+      let v = F8(repeating: x[i])
+      let r = dd * roundClamp8(v * inv, -32, 31) - v
+      e += r * r
     }
-    var best = l, bestErr = err(l)
-    for a in (l - q6Refine)...(l + q6Refine) where a != l && a >= -128 && a <= 127 {
-      let e = err(a)
-      if e < bestErr {
-        best = a
-        bestErr = e
-      }
-    }
-    return best
+    var best = 4
+    for k in 0..<8 where e[k] < e[best] || (e[k] == e[best] && k < best) { best = k }
+    return Int(scales[best])
   }
 
   // MARK: IQ4 (non-uniform levels)
