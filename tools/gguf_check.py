@@ -27,7 +27,6 @@ Exits 1 on the first mismatch.
 import json
 import os
 import struct
-import subprocess
 import sys
 import tempfile
 
@@ -45,38 +44,22 @@ try:
 except ImportError:
     llama_cpp = None
 
+import checklib  # noqa: E402
+from checklib import check, ingot, mean_kld, run  # noqa: E402
+
+checklib.name = "gguf_check"
 ARCH = os.path.join(ROOT, "Tests", "IngotTests", "Fixtures", "arch")
 SHARED = os.path.join(os.path.dirname(ROOT), "shared")
-checks = 0
 
 
-def check(ok, what):
-    global checks
-    checks += 1
-    if not ok:
-        print(f"gguf_check: FAIL: {what}", file=sys.stderr)
-        sys.exit(1)
 
 
-def run(*args):
-    return subprocess.run([str(a) for a in args], capture_output=True, text=True)
 
 
-def ingot(binary, *args):
-    r = run(binary, *args)
-    check(r.returncode == 0, f"ingot {' '.join(map(str, args))}: {r.stderr.strip()}")
-    return r.stdout
 
 
-def log_softmax(x):
-    x = x.astype(np.float64)
-    x = x - x.max(-1, keepdims=True)
-    return x - np.log(np.exp(x).sum(-1, keepdims=True))
 
 
-def mean_kld(ref, got):
-    p, q = log_softmax(ref), log_softmax(got)
-    return float((np.exp(p) * (p - q)).sum(-1).mean())
 
 
 def fields(path):
@@ -113,6 +96,16 @@ def llama_embeddings(path, seqs):
         out.append(np.array(ptr[:len(s) * n], dtype=np.float32).reshape(len(s), n))
     del llm
     return out
+
+
+def llama_quantize(src, dst, ftype):
+    """llama.cpp's own quantizer (llama-quantize's library call)."""
+    params = llama_cpp.llama_model_quantize_default_params()
+    params.ftype = ftype
+    params.nthread = 2
+    rc = llama_cpp.llama_model_quantize(src.encode(), dst.encode(), params)
+    check(rc == 0, f"llama_model_quantize {src}: {rc}")
+    return {t.name: t.tensor_type.name for t in gguf.GGUFReader(dst).tensors}
 
 
 def ingot_outputs(binary, container, seqs, tmp):
@@ -211,6 +204,15 @@ def main():
                 check(kours.get(k) == kref.get(k), f"{arch}: {k} as llama.cpp's converter writes it")
             if llama_cpp is None:
                 continue
+            # The q4_k_m recipe gives every tensor the type llama.cpp's
+            # Q4_K_M gives it (here: its fallbacks for 64-wide rows).
+            if arch != "bert":
+                cm = os.path.join(tmp, arch + ".q4km.ingot")
+                ingot(binary, "quantize", c, "-o", cm, "--force", "--recipe", "q4_k_m")
+                ingot(binary, "export", cm, "--to", "gguf", "-o", out, "--force", *(["--full-attention"] if arch == "mistral" else []))
+                ours_types = {t.name: t.tensor_type.name for t in gguf.GGUFReader(out).tensors}
+                theirs_types = llama_quantize(os.path.join(folder, "model.gguf"), os.path.join(tmp, "lq.gguf"), 15)
+                check(ours_types == theirs_types, f"{arch}: q4_k_m types equal llama.cpp's Q4_K_M ({[(k, ours_types.get(k), v) for k, v in theirs_types.items() if ours_types.get(k) != v][:4]})")
             seqs = sequences(folder)
             if full:
                 seqs = [s[:8] for s in seqs]
@@ -266,6 +268,13 @@ def main():
                     check(types[f"blk.{i}.attn_v.weight"] == want and types[f"blk.{i}.ffn_down.weight"] == want, f"q4_k_m: layer {i} attn_v/ffn_down are {want}")
                     check(types[f"blk.{i}.attn_q.weight"] == "Q4_K", f"q4_k_m: layer {i} attn_q is Q4_K")
                 check(types["output.weight"] == "Q6_K" and types["token_embd.weight"] == "Q4_K", "q4_k_m: output Q6_K, token_embd Q4_K")
+                if llama_cpp is not None:
+                    f32 = os.path.join(tmp, "syn.f32.gguf")
+                    ingot(binary, "export", cs, "--to", "gguf", "-o", f32, "--force")
+                    theirs_types = llama_quantize(f32, os.path.join(tmp, "syn.lq.gguf"), 15)
+                    check(types == theirs_types, f"synthetic llama: q4_k_m types equal llama.cpp's Q4_K_M")
+                    check(os.path.getsize(os.path.join(tmp, "syn.lq.gguf")) - os.path.getsize(out) in range(-4096, 4097),
+                          "synthetic llama: q4_k_m file size within the keys' difference of llama.cpp's")
                 ftype = r.fields["general.file_type"]
                 check(int(ftype.parts[ftype.data[0]][0]) == 15, "q4_k_m: general.file_type is MOSTLY_Q4_K_M (15)")
             if llama_cpp is not None:
@@ -324,7 +333,7 @@ def main():
         check(r.returncode != 0 and "model.layers.0" in r.stderr and not os.path.exists(os.path.join(tmp, "no.gguf")),
               f"int4 with q6 scales has no GGUF form: refused by tensor name, no file left ({r.stderr.strip()})")
         ingot(binary, "export", cq, "--to", "gguf", "-o", os.path.join(tmp, "f16.gguf"), "--force", "--dtype", "f16")
-    print(f"gguf_check: {checks} checks passed (llama.cpp {'ran' if llama_cpp else 'not installed'})")
+    print(f"gguf_check: {checklib.checks} checks passed (llama.cpp {'ran' if llama_cpp else 'not installed'})")
 
 
 if __name__ == "__main__":

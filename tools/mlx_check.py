@@ -21,7 +21,6 @@ Exits 1 on the first mismatch.
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 
@@ -36,26 +35,17 @@ import mlx_lm  # noqa: E402
 from safetensors.numpy import load_file  # noqa: E402
 from benchlib import synthetic_llama  # noqa: E402
 
+import checklib  # noqa: E402
+from checklib import check, ingot, mean_kld, run  # noqa: E402
+
+checklib.name = "mlx_check"
 ARCH = os.path.join(ROOT, "Tests", "IngotTests", "Fixtures", "arch")
-checks = 0
 
 
-def check(ok, what):
-    global checks
-    checks += 1
-    if not ok:
-        print(f"mlx_check: FAIL: {what}", file=sys.stderr)
-        sys.exit(1)
 
 
-def run(*args):
-    return subprocess.run([str(a) for a in args], capture_output=True, text=True)
 
 
-def ingot(binary, *args):
-    r = run(binary, *args)
-    check(r.returncode == 0, f"ingot {' '.join(map(str, args))}: {r.stderr.strip()}")
-    return r.stdout
 
 
 def bits_of(a):
@@ -106,15 +96,8 @@ def dequantized(folder):
     return out, config
 
 
-def log_softmax(x):
-    x = x.astype(np.float64)
-    x = x - x.max(-1, keepdims=True)
-    return x - np.log(np.exp(x).sum(-1, keepdims=True))
 
 
-def mean_kld(ref, got):
-    p, q = log_softmax(ref), log_softmax(got)
-    return float((np.exp(p) * (p - q)).sum(-1).mean())
 
 
 def mlx_logits(folder, ids):
@@ -326,7 +309,7 @@ def main():
         import_checks(binary, tmp)
         recipe_checks(binary, tmp)
         refusal_checks(binary, tmp)
-    print(f"mlx_check: {checks} checks passed (ingot vs mlx {mx.__version__} and mlx-lm {mlx_lm.__version__})")
+    print(f"mlx_check: {checklib.checks} checks passed (ingot vs mlx {mx.__version__} and mlx-lm {mlx_lm.__version__})")
 
 
 if __name__ == "__main__":

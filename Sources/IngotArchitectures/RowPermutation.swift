@@ -18,20 +18,23 @@ public enum RowPermutation {
 
   /// Copies `input`'s rows (each `rowBytes`) into `out` in Hugging Face order.
   public static func unpermute(_ input: UnsafeRawBufferPointer, rows: Int, rowBytes: Int, heads: Int, into out: UnsafeMutableRawBufferPointer) -> Bool {
-    guard let source = unpermutedSources(rows: rows, heads: heads), let src = input.baseAddress, let dst = out.baseAddress,
-      input.count >= rows * rowBytes, out.count >= rows * rowBytes
-    else { return false }
-    for (to, from) in source.enumerated() { (dst + to * rowBytes).copyMemory(from: src + from * rowBytes, byteCount: rowBytes) }
-    return true
+    move(input, rows: rows, rowBytes: rowBytes, heads: heads, into: out, toHF: true)
   }
 
   /// The converse: Hugging Face rows into llama.cpp's order (what its
   /// converter writes), for whole rows of any byte width.
   public static func permute(_ input: UnsafeRawBufferPointer, rows: Int, rowBytes: Int, heads: Int, into out: UnsafeMutableRawBufferPointer) -> Bool {
+    move(input, rows: rows, rowBytes: rowBytes, heads: heads, into: out, toHF: false)
+  }
+
+  static func move(_ input: UnsafeRawBufferPointer, rows: Int, rowBytes: Int, heads: Int, into out: UnsafeMutableRawBufferPointer, toHF: Bool) -> Bool {
     guard let source = unpermutedSources(rows: rows, heads: heads), let src = input.baseAddress, let dst = out.baseAddress,
       input.count >= rows * rowBytes, out.count >= rows * rowBytes
     else { return false }
-    for (hf, gguf) in source.enumerated() { (dst + gguf * rowBytes).copyMemory(from: src + hf * rowBytes, byteCount: rowBytes) }
+    for (hf, gguf) in source.enumerated() {
+      let (to, from) = toHF ? (hf, gguf) : (gguf, hf)
+      (dst + to * rowBytes).copyMemory(from: src + from * rowBytes, byteCount: rowBytes)
+    }
     return true
   }
 }

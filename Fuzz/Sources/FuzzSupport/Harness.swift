@@ -81,5 +81,15 @@ public enum Harness {
       _ = config.localRope?.inverseFrequencies(dims: config.headDim, factors: nil)
     }
     try readAll(source)
+    // Block tensors stay in ggml's bytes: dequantize them too, as the
+    // forward pass and export --to safetensors would.
+    let dequantize = DequantizeStage()
+    for i in source.tensors.indices where !source.tensors[i].encoding.isRaw && source.tensors[i].byteCount <= 16 << 20 {
+      let t = source.tensors[i]
+      guard let out = try? dequantize.plan(t), out.byteCount <= 64 << 20 else { continue }
+      let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(out.byteCount, 1), alignment: 16)
+      defer { buffer.deallocate() }
+      _ = try source.withPayload(i) { try dequantize.apply(from: t, to: out, input: $0, output: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<out.byteCount])) }
+    }
   }
 }

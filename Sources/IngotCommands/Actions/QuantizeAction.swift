@@ -52,17 +52,23 @@ public struct QuantizeAction: Sendable {
 
   /// An aligned table of every tensor's error, then the kept list and the summary.
   public static func table(_ report: JSONValue) -> String {
-    let header = ["tensor", "shape", "bpw", "SQNR dB", "cosine", "rel err", "max abs", "RMSE"]
+    let header = ["tensor", "scheme", "shape", "bpw", "SQNR dB", "cosine", "rel err", "max abs", "RMSE"]
     var rows: [[String]] = []
     for t in report["tensors"]?.arrayValue ?? [] {
       rows.append([
-        t["name"]?.stringValue ?? "",
+        t["name"]?.stringValue ?? "", t["scheme"]?.stringValue ?? "",
         "[" + (t["shape"]?.arrayValue ?? []).compactMap { $0.intValue.map(String.init) }.joined(separator: ", ") + "]",
         fixed(t["bits_per_weight"], 3), fixed(t["sqnr_db"], 2), fixed(t["cosine"], 6), sci(t["relative_error"]),
         sci(t["max_abs_error"]), sci(t["rmse"]),
       ])
     }
-    var lines = align([header] + rows, right: [false, false, true, true, true, true, true, true])
+    var lines = align([header] + rows, right: [false, false, false, true, true, true, true, true, true])
+    // A recipe's fallbacks, each with its reason (never silent).
+    let fallbacks = (report["tensors"]?.arrayValue ?? []).filter { $0["fallback"] != nil }
+    if !fallbacks.isEmpty {
+      lines.append("fallbacks (\(fallbacks.count)):")
+      for t in fallbacks { lines.append("  \(t["name"]?.stringValue ?? ""): \(t["fallback"]?.stringValue ?? "")") }
+    }
     let kept = report["kept"]?.arrayValue ?? []
     if !kept.isEmpty {
       lines.append("kept at original precision (\(kept.count)):")
