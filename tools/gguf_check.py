@@ -209,8 +209,9 @@ def main():
             if arch != "bert":
                 cm = os.path.join(tmp, arch + ".q4km.ingot")
                 ingot(binary, "quantize", c, "-o", cm, "--force", "--recipe", "q4_k_m")
-                ingot(binary, "export", cm, "--to", "gguf", "-o", out, "--force", *(["--full-attention"] if arch == "mistral" else []))
-                ours_types = {t.name: t.tensor_type.name for t in gguf.GGUFReader(out).tensors}
+                om = os.path.join(tmp, arch + ".q4km.gguf")
+                ingot(binary, "export", cm, "--to", "gguf", "-o", om, "--force", *(["--full-attention"] if arch == "mistral" else []))
+                ours_types = {t.name: t.tensor_type.name for t in gguf.GGUFReader(om).tensors}
                 theirs_types = llama_quantize(os.path.join(folder, "model.gguf"), os.path.join(tmp, "lq.gguf"), 15)
                 check(ours_types == theirs_types, f"{arch}: q4_k_m types equal llama.cpp's Q4_K_M ({[(k, ours_types.get(k), v) for k, v in theirs_types.items() if ours_types.get(k) != v][:4]})")
             seqs = sequences(folder)

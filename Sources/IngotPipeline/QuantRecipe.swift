@@ -10,7 +10,8 @@ import IngotQuant
 ///   `low` bits, those and `lm_head` at `high`. Module paths are Hugging
 ///   Face's, which is what MLX folders use.
 /// - llama-quantize's Q4_K_M and Q5_K_M: Q4_K (Q5_K) everywhere, those two
-///   and the output head at Q6_K, a fused qkv at Q5_K (Q6_K); the token
+///   (a fused qkv counts as attn_v, as llama.cpp's llama-quant.cpp
+///   category_is_attn_v has it) and the output head at Q6_K; the token
 ///   embedding at the base type (Q6_K when it is also the output head).
 ///   A row that does not hold whole 256-value blocks falls back as
 ///   llama.cpp does: Q4_K → Q5_0, Q5_K → Q5_1, Q6_K → Q8_0, and each
@@ -18,7 +19,7 @@ import IngotQuant
 public struct QuantRecipe: Equatable, Sendable {
   public enum Mix: Equatable, Sendable {
     case mlxBits(low: Int, high: Int)
-    case ggml(base: GGMLType, more: GGMLType, qkv: GGMLType)
+    case ggml(base: GGMLType, more: GGMLType)
   }
 
   public let name: String
@@ -26,8 +27,8 @@ public struct QuantRecipe: Equatable, Sendable {
 
   public static let mlx: [QuantRecipe] = [(2, 6), (3, 4), (3, 6), (4, 6)].map { QuantRecipe(name: "mixed_\($0)_\($1)", mix: .mlxBits(low: $0, high: $1)) }
   public static let ggml: [QuantRecipe] = [
-    QuantRecipe(name: "q4_k_m", mix: .ggml(base: .q4_K, more: .q6_K, qkv: .q5_K)),
-    QuantRecipe(name: "q5_k_m", mix: .ggml(base: .q5_K, more: .q6_K, qkv: .q6_K)),
+    QuantRecipe(name: "q4_k_m", mix: .ggml(base: .q4_K, more: .q6_K)),
+    QuantRecipe(name: "q5_k_m", mix: .ggml(base: .q5_K, more: .q6_K)),
   ]
   public static var all: [QuantRecipe] { mlx + ggml }
 
@@ -70,15 +71,14 @@ public struct QuantRecipe: Equatable, Sendable {
       var s = base
       s.options.bits = bits(for: name, layers: layers)
       return .quantize(s, fallback: nil)
-    case .ggml(let baseType, let more, let qkv):
+    case .ggml(let baseType, let more):
       let role = Architectures.role(of: name)
       var type = baseType
       switch role?.role {
       case .positionEmbedding?, .tokenTypeEmbedding?: return .keep("\(role!.role) (llama.cpp keeps position and token-type embeddings)")  // audited: matched
       case .output?: type = more
       case .tokenEmbedding?: type = tiedOutput ? more : baseType
-      case .attnV?, .ffnDown?: if Self.moreBits(role?.layer ?? 0, layers) { type = more }
-      case .attnQKV?: type = qkv
+      case .attnV?, .attnQKV?, .ffnDown?: if Self.moreBits(role?.layer ?? 0, layers) { type = more }
       default: break
       }
       let cols = shape.count >= 2 ? shape.dropFirst().reduce(1, *) : 0
@@ -95,5 +95,6 @@ public struct QuantRecipe: Equatable, Sendable {
   }
 
   /// llama.cpp's types for rows that do not hold whole super-blocks.
-  static let fallback: [GGMLType: GGMLType] = [.q4_K: .q5_0, .q5_K: .q5_1, .q6_K: .q8_0, .iq4_xs: .iq4_nl, .q2_K: .iq4_nl, .q3_K: .iq4_nl]
+  /// (llama-quant.cpp's tensor_type_fallback.)
+  static let fallback: [GGMLType: GGMLType] = [.q4_K: .q5_0, .q5_K: .q5_1, .q6_K: .q8_0, .iq4_xs: .iq4_nl, .q2_K: .q4_0, .q3_K: .q4_0]
 }

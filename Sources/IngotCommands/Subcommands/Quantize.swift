@@ -59,7 +59,7 @@ extension IngotCommand {
     func run() throws {
       let family: String
       let ggmlRecipe = self.recipe.flatMap(QuantRecipe.named).map { r -> String? in
-        if case .ggml(let base, _, _) = r.mix { return base.description.lowercased() }
+        if case .ggml(let base, _) = r.mix { return base.description.lowercased() }
         return nil
       } ?? nil
       switch (scheme, target) {
