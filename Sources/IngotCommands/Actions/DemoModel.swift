@@ -4,7 +4,9 @@ import IngotFormats
 
 /// The embedded default model for `ingot demo`: a tiny Llama-shaped model
 /// whose weights come from a fixed-seed generator, written as a Hugging Face
-/// folder (config.json + model.safetensors). Same bytes on every machine.
+/// folder (config.json, model.safetensors, and a byte-level tokenizer.json
+/// whose 256 tokens are the bytes, GPT-2's way, so the folder also exports
+/// to a GGUF llama.cpp can run). Same bytes on every machine.
 public enum DemoModel {
   public static let config = """
     {"architectures":["LlamaForCausalLM"],"model_type":"llama","hidden_size":64,"intermediate_size":128,\
@@ -44,8 +46,33 @@ public enum DemoModel {
       try writer.end(0, digest: "")
     }
     try writer.finish(ProvenanceStep(operation: "demo", parameters: [:], inputs: [], inputModelDigest: nil))
-    let file = try AtomicFile(path: folder + "/config.json", inputs: [], force: true)
-    try file.write(Array(config.utf8), at: 0)
-    try file.commit()
+    for (name, text) in [("config.json", config), ("tokenizer.json", tokenizer)] {
+      let file = try AtomicFile(path: folder + "/" + name, inputs: [], force: true)
+      try file.write(Array(text.utf8), at: 0)
+      try file.commit()
+    }
+  }
+
+  /// Byte-level BPE without merges: token b is byte b, spelled as GPT-2's
+  /// byte-to-character table spells it (printable Latin-1 as itself, the
+  /// rest from U+0100 on).
+  static var tokenizer: String {
+    var printable = Array(33...126) + Array(161...172) + Array(174...255)
+    var chars = printable
+    var n = 0
+    for b in 0..<256 where !printable.contains(b) {
+      printable.append(b)
+      chars.append(256 + n)
+      n += 1
+    }
+    var vocab: [String: JSONValue] = [:]
+    for (b, c) in zip(printable, chars) { vocab[String(UnicodeScalar(UInt32(c))!)] = .int(Int64(b)) }  // audited: c < 0x200 is a scalar
+    let json: JSONValue = [
+      "version": "1.0", "added_tokens": .array([]), "normalizer": .null, "post_processor": .null,
+      "pre_tokenizer": ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true],
+      "decoder": ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true],
+      "model": ["type": "BPE", "dropout": .null, "unk_token": .null, "fuse_unk": false, "byte_fallback": false, "vocab": .object(vocab), "merges": .array([])],
+    ]
+    return String(decoding: CanonicalJSON.encode(json), as: UTF8.self)
   }
 }
