@@ -23,18 +23,17 @@ struct Bert: ConfiguredModel {
     }
     Ops.layerNorm(&x, rows: n, dim: dim, weight: lnW, bias: lnB, eps: eps)
     for l in 0..<layers {
-      func mat(_ role: TensorRole, _ out: Int, _ inn: Int) throws -> [Float] { try w.load(role, l, shape: [out, inn]) }
       func vec(_ role: TensorRole, _ part: String, _ n: Int) throws -> [Float] { try w.load(role, l, part, shape: [n]) }
-      let q = Ops.linear(x, rows: n, try mat(.attnQ, dim, dim), out: dim, in: dim, bias: try vec(.attnQ, "bias", dim))
-      let k = Ops.linear(x, rows: n, try mat(.attnK, dim, dim), out: dim, in: dim, bias: try vec(.attnK, "bias", dim))
-      let v = Ops.linear(x, rows: n, try mat(.attnV, dim, dim), out: dim, in: dim, bias: try vec(.attnV, "bias", dim))
+      let q = try w.linear(.attnQ, l, x, rows: n, out: dim, in: dim, bias: try vec(.attnQ, "bias", dim))
+      let k = try w.linear(.attnK, l, x, rows: n, out: dim, in: dim, bias: try vec(.attnK, "bias", dim))
+      let v = try w.linear(.attnV, l, x, rows: n, out: dim, in: dim, bias: try vec(.attnV, "bias", dim))
       let a = Ops.attention(q: q, k: k, v: v, ranges: ranges, heads: heads, kvHeads: heads, headDim: dim / heads, causal: false)
-      var h = Ops.linear(a, rows: n, try mat(.attnOutput, dim, dim), out: dim, in: dim, bias: try vec(.attnOutput, "bias", dim))
+      var h = try w.linear(.attnOutput, l, a, rows: n, out: dim, in: dim, bias: try vec(.attnOutput, "bias", dim))
       Ops.add(&h, x)
       Ops.layerNorm(&h, rows: n, dim: dim, weight: try vec(.attnOutputNorm, "weight", dim), bias: try vec(.attnOutputNorm, "bias", dim), eps: eps)
-      var f = Ops.linear(h, rows: n, try mat(.ffnUp, inter, dim), out: inter, in: dim, bias: try vec(.ffnUp, "bias", inter))
+      var f = try w.linear(.ffnUp, l, h, rows: n, out: inter, in: dim, bias: try vec(.ffnUp, "bias", inter))
       Ops.apply(&f, VectorMath.geluErf)
-      var out = Ops.linear(f, rows: n, try mat(.ffnDown, dim, inter), out: dim, in: inter, bias: try vec(.ffnDown, "bias", dim))
+      var out = try w.linear(.ffnDown, l, f, rows: n, out: dim, in: inter, bias: try vec(.ffnDown, "bias", dim))
       Ops.add(&out, h)
       Ops.layerNorm(&out, rows: n, dim: dim, weight: try vec(.ffnOutputNorm, "weight", dim), bias: try vec(.ffnOutputNorm, "bias", dim), eps: eps)
       x = out

@@ -68,19 +68,18 @@ struct Decoder: ConfiguredModel {
     let local = try c.localRope.map { try angles($0, count: longest) }
     let scale = Float(c.queryScale > 0 ? c.queryScale : 1 / Double(headDim).squareRoot())
     for l in 0..<layers {
-      func mat(_ role: TensorRole, _ out: Int, _ inn: Int) throws -> [Float] { try w.load(role, l, shape: [out, inn]) }
       func bias(_ role: TensorRole, _ n: Int) throws -> [Float]? { w.has(role, l, "bias") ? try w.load(role, l, "bias", shape: [n]) : nil }
       let h = Ops.rmsNorm(x, rows: n, dim: dim, weight: try normWeight(.attnNorm, l, dim), eps: eps)
       var q: [Float], k: [Float], v: [Float]
       if w.spec.fusedQKV {
         let width = qDim + 2 * kvDim
-        let qkv = Ops.linear(h, rows: n, try mat(.attnQKV, width, dim), out: width, in: dim, bias: try bias(.attnQKV, width))
+        let qkv = try w.linear(.attnQKV, l, h, rows: n, out: width, in: dim, bias: try bias(.attnQKV, width))
         (q, k, v) = (Ops.columns(qkv, rows: n, width: width, 0..<qDim), Ops.columns(qkv, rows: n, width: width, qDim..<(qDim + kvDim)),
                      Ops.columns(qkv, rows: n, width: width, (qDim + kvDim)..<width))
       } else {
-        q = Ops.linear(h, rows: n, try mat(.attnQ, qDim, dim), out: qDim, in: dim, bias: try bias(.attnQ, qDim))
-        k = Ops.linear(h, rows: n, try mat(.attnK, kvDim, dim), out: kvDim, in: dim, bias: try bias(.attnK, kvDim))
-        v = Ops.linear(h, rows: n, try mat(.attnV, kvDim, dim), out: kvDim, in: dim, bias: try bias(.attnV, kvDim))
+        q = try w.linear(.attnQ, l, h, rows: n, out: qDim, in: dim, bias: try bias(.attnQ, qDim))
+        k = try w.linear(.attnK, l, h, rows: n, out: kvDim, in: dim, bias: try bias(.attnK, kvDim))
+        v = try w.linear(.attnV, l, h, rows: n, out: kvDim, in: dim, bias: try bias(.attnV, kvDim))
       }
       if w.spec.hfNames[.attnQNorm] != nil {
         // One RMSNorm per head: rows of headDim.
@@ -96,24 +95,24 @@ struct Decoder: ConfiguredModel {
       let a = Ops.attention(
         q: q, k: k, v: v, ranges: ranges, heads: heads, kvHeads: kvHeads, headDim: headDim, causal: true, scale: scale,
         softcap: c.attentionSoftcap.map(Float.init), window: sliding ? c.slidingWindow : nil)
-      var y = Ops.linear(a, rows: n, try mat(.attnOutput, dim, qDim), out: dim, in: qDim, bias: try bias(.attnOutput, dim))
+      var y = try w.linear(.attnOutput, l, a, rows: n, out: dim, in: qDim, bias: try bias(.attnOutput, dim))
       if w.spec.hfNames[.attnPostNorm] != nil { y = Ops.rmsNorm(y, rows: n, dim: dim, weight: try normWeight(.attnPostNorm, l, dim), eps: eps) }
       Ops.add(&y, x)
       let h2 = Ops.rmsNorm(y, rows: n, dim: dim, weight: try normWeight(.ffnNorm, l, dim), eps: eps)
       var g: [Float], u: [Float]
       if w.spec.mlp == .fused {
-        let gu = Ops.linear(h2, rows: n, try mat(.ffnUp, 2 * inter, dim), out: 2 * inter, in: dim)
+        let gu = try w.linear(.ffnUp, l, h2, rows: n, out: 2 * inter, in: dim)
         (g, u) = (Ops.columns(gu, rows: n, width: 2 * inter, 0..<inter), Ops.columns(gu, rows: n, width: 2 * inter, inter..<(2 * inter)))
       } else {
-        g = Ops.linear(h2, rows: n, try mat(.ffnGate, inter, dim), out: inter, in: dim)
-        u = Ops.linear(h2, rows: n, try mat(.ffnUp, inter, dim), out: inter, in: dim)
+        g = try w.linear(.ffnGate, l, h2, rows: n, out: inter, in: dim)
+        u = try w.linear(.ffnUp, l, h2, rows: n, out: inter, in: dim)
       }
       if c.activation == "gelu_pytorch_tanh" || c.activation == "gelu_new" {
         Ops.apply(&g, u) { VectorMath.geluTanh($0) * $1 }
       } else {
         Ops.apply(&g, u) { VectorMath.silu($0) * $1 }
       }
-      var f = Ops.linear(g, rows: n, try mat(.ffnDown, dim, inter), out: dim, in: inter)
+      var f = try w.linear(.ffnDown, l, g, rows: n, out: dim, in: inter)
       if w.spec.hfNames[.ffnPostNorm] != nil { f = Ops.rmsNorm(f, rows: n, dim: dim, weight: try normWeight(.ffnPostNorm, l, dim), eps: eps) }
       Ops.add(&y, f)
       x = y

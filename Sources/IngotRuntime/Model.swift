@@ -111,6 +111,15 @@ struct NamedWeights {
     try w.load(name(role, layer, part), shape: shape)
   }
 
+  /// x (rows × in) times a role's [out, in] matrix, plus bias: the one
+  /// place a forward pass multiplies by a layer's weight, so a calibration
+  /// run (Weights.observer) sees every linear layer's input.
+  func linear(_ role: TensorRole, _ layer: Int?, _ x: [Float], rows n: Int, out m: Int, in k: Int, bias: [Float]? = nil) throws -> [Float] {
+    let matrix = try load(role, layer, shape: [m, k])
+    w.observer?.record(name(role, layer), x, rows: n, cols: k)
+    return Ops.linear(x, rows: n, matrix, out: m, in: k, bias: bias)
+  }
+
   /// The untied output head, read by its unprefixed name as checkpoints store it.
   func head(shape: [Int]) throws -> [Float]? {
     guard let n = spec.hfName(.output).map({ $0 + ".weight" }), w.has(n) else { return nil }

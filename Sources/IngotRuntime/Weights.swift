@@ -19,6 +19,9 @@ public final class Weights {
   /// Set while a pass checks digests beside itself (see DigestBehind).
   var behind: DigestBehind? = nil
 
+  /// Sees every linear layer's input while set (`ingot calibrate`).
+  public var observer: ActivationStats? = nil
+
   /// Set while `checkingBehind` verified every payload up front.
   var verifiedUpFront = false
 

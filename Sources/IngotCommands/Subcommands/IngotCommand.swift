@@ -15,7 +15,7 @@ public struct IngotCommand: ParsableCommand {
     commandName: "ingot",
     abstract: "Convert model checkpoints into the auditable .ingot container.",
     version: IngotVersion.string,
-    subcommands: [Convert.self, Quantize.self, Compress.self, Decompress.self, Tokenize.self, Forward.self, Validate.self, Perplexity.self, Diff.self, Inspect.self, Verify.self, Keygen.self, Sign.self, Export.self, Report.self, Demo.self])
+    subcommands: [Convert.self, Quantize.self, Calibrate.self, Compress.self, Decompress.self, Tokenize.self, Forward.self, Validate.self, Perplexity.self, Diff.self, Inspect.self, Verify.self, Keygen.self, Sign.self, Export.self, Report.self, Demo.self])
 
   public init() {}
 

@@ -1,0 +1,103 @@
+import IngotContainer
+import IngotCore
+import IngotPipeline
+import IngotRuntime
+import IngotTokenizers
+
+/// `ingot calibrate MODEL --file TEXT -o STATS.ingot`: runs the forward pass
+/// on the text, with the tokenizer the container carries, and stores for
+/// every linear layer's input E[x²] per input channel (llama.cpp's
+/// importance matrix) as `NAME.input_sq_mean` [in], f32, under the weight's
+/// name. Decoders read the text in chunks of `ctx` tokens, BOS first (as
+/// perplexity does); encoders one sequence per non-empty line, truncated to
+/// their positions. The stats are a container: its provenance names the
+/// model and the text (their SHA-256s), and its metadata the token count and
+/// the model digest. The same model, text and options give the same bytes.
+public struct CalibrateAction: Sendable {
+  public var model: String
+  public var textPath: String
+  public var output: String
+  public var ctx = 512
+  /// Stop once this many tokens have been run.
+  public var maxTokens = 65_536
+  public var force = false
+  public var verify = true
+
+  public init(model: String, textPath: String, output: String) {
+    self.model = model
+    self.textPath = textPath
+    self.output = output
+  }
+
+  public struct Outcome: Sendable {
+    public var outcome: Pipeline.Outcome
+    public var tokens: Int
+    public var sequences: Int
+    public var layers: Int
+  }
+
+  public func run(progress: ProgressBar? = nil) throws -> Outcome {
+    guard ctx > 1 else { throw PipelineError.usage("--ctx must be at least 2") }
+    guard maxTokens > 0 else { throw PipelineError.usage("--max-tokens must be positive") }
+    let mapped = try MappedFile(path: textPath)
+    let text = withExtendedLifetime(mapped) { Array(mapped.all) }
+    let reader = try ContainerReader(path: model)
+    let weights = Weights(reader)
+    weights.verifyDigests = verify
+    let forward = try Models.load(weights)
+    let tokenizer = try TokenizeAction.tokenizer(model)
+    var sequences: [[Int]] = []
+    if forward.outputKind == "logits" {
+      let tokens = try tokenizer.encode(utf8: text, addSpecialTokens: true)
+      let chunks = Perplexity(ctx: ctx, bos: tokenizer.prefixTokens.first).chunks(tokens)
+      guard !chunks.isEmpty else { throw PipelineError.usage("the text is \(tokens.count) tokens: calibration needs at least one chunk of --ctx \(ctx)") }
+      sequences = chunks
+    } else {
+      let limit = forward.positionLimit ?? ctx
+      for line in text.split(separator: 0x0A) where !line.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0x09 }) {
+        let ids = try tokenizer.encode(utf8: Array(line), addSpecialTokens: true)
+        sequences.append(Array(ids.prefix(min(limit, ctx))))
+      }
+    }
+    // At most maxTokens, whole sequences.
+    var used = 0, kept: [[Int]] = []
+    for s in sequences where used + s.count <= maxTokens {
+      kept.append(s)
+      used += s.count
+    }
+    guard !kept.isEmpty else { throw PipelineError.usage("--max-tokens \(maxTokens) is shorter than the first sequence (\(sequences.first?.count ?? 0) tokens)") }
+    let stats = ActivationStats()
+    weights.observer = stats
+    let batch = forward.outputKind == "logits" ? 4 : 32
+    for start in stride(from: 0, to: kept.count, by: batch) {
+      _ = try forward.run(Array(kept[start..<min(kept.count, start + batch)]))
+      progress?.update(done: min(kept.count, start + batch), total: kept.count)
+    }
+    progress?.finish()
+    weights.observer = nil
+    let entries = stats.entries
+    guard !entries.isEmpty else { throw PipelineError.usage("\(model): this architecture's forward pass records no linear-layer inputs (GPT-2's Conv1D layers are not calibrated yet)") }
+    var tensors: [(tensor: SourceTensor, bytes: [UInt8])] = []
+    for name in entries.keys.sorted(by: { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }) {
+      let e = entries[name]!  // audited: a key of the same table
+      var bytes: [UInt8] = []
+      bytes.reserveCapacity(e.sumSquares.count * 4)
+      for v in e.meanSquares { withUnsafeBytes(of: v.bitPattern.littleEndian) { bytes.append(contentsOf: $0) } }
+      let base = name.hasSuffix(".weight") ? String(name.dropLast(".weight".count)) : name
+      tensors.append((SourceTensor(name: base + ".input_sq_mean", dtype: .f32, shape: [e.sumSquares.count], byteCount: bytes.count), bytes))
+    }
+    let tokenCount = entries.values.map(\.tokens).max() ?? 0
+    let metadata: [String: String] = [
+      "calibration/model_digest": reader.header.modelDigest, "calibration/text_sha256": Digest.sha256Hex(text),
+      "calibration/tokens": String(tokenCount), "calibration/sequences": String(kept.count), "calibration/statistic": "input_sq_mean",
+    ]
+    let files = reader.files + [SourceFile(path: textPath, recordedPath: baseName(textPath), format: "text", size: text.count)]
+    let source = MemorySource(format: "calibration", tensors: tensors, metadata: metadata, files: files)
+    let parameters: [String: JSONValue] = [
+      "ctx": .int(Int64(ctx)), "max_tokens": .int(Int64(maxTokens)), "tokens": .int(Int64(tokenCount)),
+      "sequences": .int(Int64(kept.count)), "model_digest": .string(reader.header.modelDigest), "text_sha256": .string(Digest.sha256Hex(text)),
+    ]
+    let outcome = try Pipeline(source: source, stages: [], options: Pipeline.Options(operation: "calibrate", parameters: parameters, force: force)).run(to: output)
+    return Outcome(outcome: outcome, tokens: tokenCount, sequences: kept.count, layers: tensors.count)
+  }
+}
