@@ -1,3 +1,4 @@
+import Foundation
 import IngotArchitectures
 import IngotCore
 import IngotQuant
@@ -73,6 +74,11 @@ public struct QuantizeStage: TensorStage {
     self.layers = layers
   }
 
+  /// Per weight name, its input's E[x²] per column (`ingot calibrate`):
+  /// the search weighs each column's error by it, and the report adds the
+  /// error so weighted.
+  public var importance: [String: [Float]] = [:]
+
   /// Whether the token embedding doubles as the output head (no separate
   /// head tensor): a ggml recipe then gives it the head's type.
   public var tiedOutput = false
@@ -121,10 +127,28 @@ public struct QuantizeStage: TensorStage {
     let values = UnsafeMutableBufferPointer<Float>.allocate(capacity: n)
     defer { values.deallocate() }
     FloatConversion.convert(count: n, from: from.dtype, to: .f32, input: input, output: UnsafeMutableRawBufferPointer(values))
-    let m = try Quantizer.quantize(UnsafeBufferPointer(values), codec: codec, search: scheme.search, logical: to.dtype, name: from.name, into: output)
+    let weights = importance[from.name].flatMap { $0.count == codec.cols ? $0 : nil }
+    let m = try Quantizer.quantize(UnsafeBufferPointer(values), codec: codec, search: scheme.search, logical: to.dtype, name: from.name, into: output,
+                                   importance: weights)
     let row = QuantReport.tensorJSON(name: from.name, shape: from.shape, scheme: scheme(for: from), codec: codec, metrics: m)
-    guard case .quantize(_, let fallback?) = choice(from), var o = row.objectValue else { return row }
-    o["fallback"] = .string(fallback)
+    guard var o = row.objectValue else { return row }
+    if case .quantize(_, let fallback?) = choice(from) { o["fallback"] = .string(fallback) }
+    if let weights {
+      // Σ w·x² / Σ w·(x − x̂)² over the tensor, in f64: the output error
+      // the importances predict, beside the plain one.
+      let deq = UnsafeMutableBufferPointer<Float>.allocate(capacity: n)
+      defer { deq.deallocate() }
+      Dequantizer.dequantize(UnsafeRawBufferPointer(output), codec: codec, into: deq.baseAddress!)  // audited: n > 0 for a codec
+      var signal = 0.0, noise = 0.0
+      for r in 0..<codec.rows {
+        for c in 0..<codec.cols {
+          let x = Double(values[r * codec.cols + c]), e = x - Double(deq[r * codec.cols + c]), w = Double(weights[c])
+          signal += w * x * x
+          noise += w * e * e
+        }
+      }
+      o["weighted_sqnr_db"] = noise > 0 ? .number(10 * log10(signal / noise)) : .null
+    }
     return .object(o)
   }
 

@@ -40,12 +40,24 @@ public protocol QuantCodec: Sendable {
 
   /// Quantizes `rows` of `values` (row-major, cols each) into `payload`.
   func quantizeRows(_ rows: Range<Int>, _ values: UnsafeBufferPointer<Float>, search: Bool, name: String, into payload: UnsafeMutableRawPointer) throws(QuantError)
+  /// Whether `quantizeRows(…importance:…)` uses the importances.
+  static var weighsImportance: Bool { get }
+  /// quantizeRows with each column's importance (a layer input's E[x²]):
+  /// codecs whose search can weight its error by it say `weighsImportance`.
+  func quantizeRows(_ rows: Range<Int>, _ values: UnsafeBufferPointer<Float>, search: Bool, importance: UnsafeBufferPointer<Float>,
+                    name: String, into payload: UnsafeMutableRawPointer) throws(QuantError)
   /// Row `r` as f32, with exactly the spec's arithmetic.
   func dequantizeRow(_ r: Int, payload: UnsafeRawPointer, into out: UnsafeMutablePointer<Float>)
 }
 
 extension QuantCodec {
   public static var families: [String] { [family] }
+  /// Whether `quantizeRows(…importance:…)` uses the importances.
+  public static var weighsImportance: Bool { false }
+  public func quantizeRows(_ rows: Range<Int>, _ values: UnsafeBufferPointer<Float>, search: Bool, importance: UnsafeBufferPointer<Float>,
+                           name: String, into payload: UnsafeMutableRawPointer) throws(QuantError) {
+    try quantizeRows(rows, values, search: search, name: name, into: payload)
+  }
   public static func normalize(_ options: QuantOptions) -> QuantOptions { options }
   public var kind: String { Self.kind }
   public var encoding: Encoding { Encoding(kind: Self.kind, parameters: parameters) }

@@ -42,7 +42,7 @@ public struct QuantScheme: Equatable, Sendable {
 
   /// `kind` is always a registered one: the only initializers take it from
   /// the registry or from a codec type.
-  var codec: any QuantCodec.Type { QuantCodecs.codec(kind: kind) ?? Int8ChannelCodec.self }
+  public var codec: any QuantCodec.Type { QuantCodecs.codec(kind: kind) ?? Int8ChannelCodec.self }
 
   /// A short name for tables: int8_channel, int8_block32, int4_g32_asym_q6 ...
   public var name: String { codec.schemeName(options) }

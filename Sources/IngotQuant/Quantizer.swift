@@ -10,7 +10,7 @@ public enum Quantizer {
   ///   - logical: the tensor's dtype; dequantized values are rounded to it for the metrics.
   public static func quantize(
     _ values: UnsafeBufferPointer<Float>, codec: any QuantCodec, search: Bool, logical: DType, name: String,
-    into payload: UnsafeMutableRawBufferPointer, parallel: Bool = true
+    into payload: UnsafeMutableRawBufferPointer, parallel: Bool = true, importance: [Float]? = nil
   ) throws(QuantError) -> ErrorMetrics {
     let rowsPerChunk = codec.chunkRows
     let chunks = (codec.rows + rowsPerChunk - 1) / rowsPerChunk
@@ -18,10 +18,15 @@ public enum Quantizer {
     guard let base = payload.baseAddress else { return ErrorMetrics() }
     // nonisolated(unsafe): chunk c writes only its own rows' bytes (chunkRows guarantees no sharing).
     nonisolated(unsafe) let (src, dst) = (values, base)
+    let weights = importance
     let work: @Sendable (Int) -> Void = { c in
       let rows = (c * rowsPerChunk)..<min(codec.rows, (c + 1) * rowsPerChunk)
       do throws(QuantError) {
-        try codec.quantizeRows(rows, src, search: search, name: name, into: dst)
+        if let weights {
+          try weights.withUnsafeBufferPointer { w throws(QuantError) in try codec.quantizeRows(rows, src, search: search, importance: w, name: name, into: dst) }
+        } else {
+          try codec.quantizeRows(rows, src, search: search, name: name, into: dst)
+        }
         results[c] = .success(measure(rows, src, codec: codec, logical: logical, payload: UnsafeRawPointer(dst)))
       } catch {
         results[c] = .failure(error)

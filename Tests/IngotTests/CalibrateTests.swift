@@ -3,6 +3,7 @@ import IngotCommands
 import IngotContainer
 import IngotCore
 import IngotPipeline
+import IngotQuant
 import IngotRuntime
 import IngotTestSupport
 import Testing
@@ -62,5 +63,58 @@ import Testing
     var short = CalibrateAction(model: tmp.file("b.ingot"), textPath: tmp.file("t.txt"), output: tmp.file("x.ingot"))
     short.maxTokens = 1
     #expect(throws: PipelineError.self) { try short.run() }
+  }
+}
+
+/// `quantize --calibration`: the search weighs each column by its input's
+/// E[x²], which lowers the error so weighted on the very layers measured,
+/// and the provenance names the stats; stats of another model are refused.
+@Suite struct CalibratedQuantizeTests {
+  @Test func weightedSearchLowersTheWeightedError() throws {
+    let tmp = TempDir()
+    defer { tmp.cleanup() }
+    _ = try ConvertAction(sources: [Fixtures.path("arch/llama3")], output: tmp.file("l.ingot")).run()
+    // A text the fixture's byte-level tokenizer reads: repeated prose.
+    let text = String(repeating: "The quick brown fox jumps over the lazy dog, and then it rests in the shade. ", count: 60)
+    try Data(text.utf8).write(to: URL(fileURLWithPath: tmp.file("t.txt")))
+    var cal = CalibrateAction(model: tmp.file("l.ingot"), textPath: tmp.file("t.txt"), output: tmp.file("c.ingot"))
+    cal.ctx = 64
+    _ = try cal.run()
+    let scheme = try QuantScheme(family: "q4_1", options: QuantOptions(), search: true)
+    let plain = QuantizeAction.report(try QuantizeAction(sources: [tmp.file("l.ingot")], output: tmp.file("p.ingot"), scheme: scheme).run())
+    var weighted = QuantizeAction(sources: [tmp.file("l.ingot")], output: tmp.file("w.ingot"), scheme: scheme)
+    weighted.calibration = tmp.file("c.ingot")
+    let outcome = try weighted.run()
+    let report = QuantizeAction.report(outcome)
+    let rows = report["tensors"]?.arrayValue ?? []
+    #expect(rows.count == 14)
+    // Recompute the plain run's weighted error independently, from the stats.
+    let stats = Weights(try ContainerReader(path: tmp.file("c.ingot")))
+    let original = Weights(try ContainerReader(path: tmp.file("l.ingot"))), p = Weights(try ContainerReader(path: tmp.file("p.ingot")))
+    var better = 0
+    for row in rows {
+      let name = try #require(row["name"]?.stringValue)
+      let w = try stats.load(String(name.dropLast(".weight".count)) + ".input_sq_mean")
+      let x = try original.load(name), q = try p.load(name)
+      var s = 0.0, e = 0.0
+      for i in x.indices {
+        s += Double(w[i % w.count]) * Double(x[i]) * Double(x[i])
+        e += Double(w[i % w.count]) * Double(x[i] - q[i]) * Double(x[i] - q[i])
+      }
+      let plainWeighted = 10 * log10(s / e)
+      let ours = try #require(row["weighted_sqnr_db"]?.doubleValue)
+      if ours > plainWeighted { better += 1 }
+      #expect(ours > plainWeighted - 0.05, "\(name): weighted search \(ours) dB, plain search \(plainWeighted) dB (weighted)")
+    }
+    #expect(better >= rows.count * 3 / 4, "the weighted search wins on \(better) of \(rows.count) layers")
+    #expect(plain["tensors"]?.arrayValue?.first?["weighted_sqnr_db"] == nil)
+    let step = try #require(outcome.header.provenance.last)
+    #expect(step.parameters["calibration"]?["method"]?.stringValue == "imatrix")
+    #expect(step.parameters["calibration"]?["stats_model_digest"]?.stringValue == (try ContainerReader(path: tmp.file("c.ingot"))).header.modelDigest)
+    // Stats measured on another model are refused.
+    _ = try ConvertAction(sources: [Fixtures.path("arch/qwen2")], output: tmp.file("q.ingot")).run()
+    var other = QuantizeAction(sources: [tmp.file("q.ingot")], output: tmp.file("x.ingot"), scheme: scheme)
+    other.calibration = tmp.file("c.ingot")
+    #expect(throws: PipelineError.self) { try other.run() }
   }
 }

@@ -1,3 +1,4 @@
+import IngotRuntime
 import IngotArchitectures
 import IngotCore
 import IngotContainer
@@ -18,6 +19,8 @@ public struct QuantizeAction: Sendable {
   public var timestamp: String?
   /// A named mix of bit widths (mlx schemes: mixed_4_6 …).
   public var recipe: QuantRecipe?
+  /// A stats container from `ingot calibrate` on the same model.
+  public var calibration: String?
 
   public init(sources: [String], output: String, scheme: QuantScheme, policy: QuantPolicy = QuantPolicy(), force: Bool = false,
               note: String? = nil, timestamp: String? = nil) {
@@ -39,9 +42,31 @@ public struct QuantizeAction: Sendable {
       throw PipelineError.usage("--recipe \(recipe.name) mixes ggml types: give no --scheme, or a ggml one (q4_k …)")
     }
     var stage = QuantizeStage(scheme: scheme, policy: policy, recipe: recipe, layers: QuantRecipe.layerCount(source.tensors.map(\.name)))
+    var calibrationParameters: JSONValue? = nil
+    if let calibration {
+      guard scheme.codec.weighsImportance else {
+        throw PipelineError.usage("--calibration weighs the search of the ggml types (--scheme q4_k …, --recipe q4_k_m); \(scheme.name) does not use it yet")
+      }
+      let stats = try ContainerReader(path: calibration)
+      guard let measured = stats.metadata["calibration/model_digest"] else { throw PipelineError.usage("\(calibration): not a stats container from ingot calibrate") }
+      guard let digest = source.inputModelDigest, digest == measured else {
+        throw PipelineError.usage("\(calibration) was measured on model \(measured.prefix(16))…, not on this input (\(source.inputModelDigest?.prefix(16) ?? "not an .ingot")…)")
+      }
+      let w = Weights(stats)
+      var table: [String: [Float]] = [:]
+      for t in stats.tensors where t.name.hasSuffix(".input_sq_mean") {
+        table[String(t.name.dropLast(".input_sq_mean".count)) + ".weight"] = try w.load(t.name)
+      }
+      stage.importance = table
+      calibrationParameters = [
+        "method": "imatrix", "stats_model_digest": .string(stats.header.modelDigest),
+        "text_sha256": .string(stats.metadata["calibration/text_sha256"] ?? ""), "tokens": .string(stats.metadata["calibration/tokens"] ?? ""),
+      ]
+    }
     stage.tiedOutput = !source.tensors.contains { Architectures.isOutputHead($0.name) }
     var parameters = scheme.parameters.merging(policy.parameters) { a, _ in a }
     if let recipe { parameters["recipe"] = .string(recipe.name) }
+    if let calibrationParameters { parameters["calibration"] = calibrationParameters }
     var options = Pipeline.Options(operation: "quantize", parameters: parameters, force: force, note: note, timestamp: timestamp)
     options.verifyInputs = verify
     return try Pipeline(source: source, stages: [stage], options: options).run(to: output, progress: progress)

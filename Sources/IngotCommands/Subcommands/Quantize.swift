@@ -31,6 +31,9 @@ extension IngotCommand {
     @Option(help: "A named mix in llama.cpp's layer pattern (v_proj and down_proj of the first and last eighth and every third layer between get more bits): q4_k_m or q5_k_m as llama-quantize makes them (no --scheme needed; embeddings and output head quantized too), or with --scheme mlx mlx-lm's mixed_2_6, mixed_3_4, mixed_3_6 or mixed_4_6.")
     var recipe: String?
 
+    @Option(help: "A stats container from `ingot calibrate` on this model: each column's error in the scale search is weighed by its input's E[x²] (ggml types), and the report adds the error so weighted.")
+    var calibration: String?
+
     @Flag(help: "int4 codes: symmetric (−8…7, f16 scale) or asymmetric (0…15, scale and minimum; default).")
     var mode: Mode = .asymmetric
 
@@ -87,6 +90,7 @@ extension IngotCommand {
                             quantizeOutputHead: (outputHead ?? (quantizeAll ? .quantize : .keep)) == .quantize),
         force: out.force, note: provenance.note, timestamp: provenance.timestamp)
       action.recipe = recipe
+      action.calibration = calibration
       action.verify = check.verify
       let outcome = try action.run(progress: ProgressBar.make("quantize"))
       let report = QuantizeAction.report(outcome)

@@ -60,11 +60,23 @@ public struct GGMLBlockCodec: QuantCodec {
   }
 
   public func quantizeRows(_ rows: Range<Int>, _ values: UnsafeBufferPointer<Float>, search: Bool, name: String, into base: UnsafeMutableRawPointer) throws(QuantError) {
+    try quantize(rows, values, search: search, importance: nil, name: name, into: base)
+  }
+
+  public static var weighsImportance: Bool { true }
+
+  public func quantizeRows(_ rows: Range<Int>, _ values: UnsafeBufferPointer<Float>, search: Bool, importance: UnsafeBufferPointer<Float>,
+                           name: String, into base: UnsafeMutableRawPointer) throws(QuantError) {
+    try quantize(rows, values, search: search, importance: importance.count == cols ? importance.baseAddress : nil, name: name, into: base)
+  }
+
+  func quantize(_ rows: Range<Int>, _ values: UnsafeBufferPointer<Float>, search: Bool, importance: UnsafePointer<Float>?, name: String,
+                into base: UnsafeMutableRawPointer) throws(QuantError) {
     let scratch = GGMLQuantize.Scratch()
     defer { scratch.deallocate() }
     for r in rows {
       let row = try Kernels.row(values, r, cols, name: name)
-      guard GGMLQuantize.row(type, row.baseAddress!, cols, search: search, scratch, into: base + r * rowBytes) else {  // audited: cols > 0
+      guard GGMLQuantize.row(type, row.baseAddress!, cols, search: search, importance: importance, scratch, into: base + r * rowBytes) else {  // audited: cols > 0
         throw .outOfRange(tensor: name, row: r)
       }
     }

@@ -27,24 +27,26 @@ enum GGMLQuantize {
     }
   }
 
-  /// Quantizes `n` values (whole blocks) of `x` into `out`. False when a
-  /// stored scale would not fit in f16.
-  static func row(_ type: GGMLType, _ x: UnsafePointer<Float>, _ n: Int, search: Bool, _ s: Scratch, into out: UnsafeMutableRawPointer) -> Bool {
+  /// Quantizes `n` values (whole blocks) of `x` into `out`, each value's
+  /// error weighted by `w` (its input channel's importance) when given.
+  /// False when a stored scale would not fit in f16.
+  static func row(_ type: GGMLType, _ x: UnsafePointer<Float>, _ n: Int, search: Bool, importance w: UnsafePointer<Float>? = nil, _ s: Scratch,
+                  into out: UnsafeMutableRawPointer) -> Bool {
     let (elements, bytes) = type.block
     var ok = true
     for b in 0..<(n / elements) {
-      let xb = x + b * elements, ob = out + b * bytes
+      let xb = x + b * elements, ob = out + b * bytes, wb = w.map { $0 + b * elements }
       switch type {
-      case .q8_0: ok = q8_0(xb, search, s, ob) && ok
-      case .q4_0: ok = q4_0(xb, search, s, ob) && ok
-      case .q4_1: ok = q4_1(xb, search, s, ob) && ok
-      case .q5_0: ok = q5_0(xb, search, s, ob) && ok
-      case .q5_1: ok = q5_1(xb, search, s, ob) && ok
-      case .q4_K: ok = kAffine(xb, levels: 15, search, s, ob) && ok
-      case .q5_K: ok = kAffine(xb, levels: 31, search, s, ob) && ok
-      case .q6_K: ok = q6_K(xb, search, s, ob) && ok
-      case .iq4_nl: ok = iq4_nl(xb, search, s, ob) && ok
-      case .iq4_xs: ok = iq4_xs(xb, search, s, ob) && ok
+      case .q8_0: ok = q8_0(xb, wb, search, s, ob) && ok
+      case .q4_0: ok = q4_0(xb, wb, search, s, ob) && ok
+      case .q4_1: ok = q4_1(xb, wb, search, s, ob) && ok
+      case .q5_0: ok = q5_0(xb, wb, search, s, ob) && ok
+      case .q5_1: ok = q5_1(xb, wb, search, s, ob) && ok
+      case .q4_K: ok = kAffine(xb, wb, levels: 15, search, s, ob) && ok
+      case .q5_K: ok = kAffine(xb, wb, levels: 31, search, s, ob) && ok
+      case .q6_K: ok = q6_K(xb, wb, search, s, ob) && ok
+      case .iq4_nl: ok = iq4_nl(xb, wb, search, s, ob) && ok
+      case .iq4_xs: ok = iq4_xs(xb, wb, search, s, ob) && ok
       default: return false
       }
     }
@@ -78,33 +80,49 @@ enum GGMLQuantize {
     out.storeBytes(of: qh.littleEndian, as: UInt32.self)
   }
 
-  static func q8_0(_ x: UnsafePointer<Float>, _ search: Bool, _ s: Scratch, _ out: UnsafeMutableRawPointer) -> Bool {
-    let d = GroupKernels.symmetric(x, 32, qmin: -127, qmax: 127, search: search, roundF16: true, codes: s.codes, scratch: s.work)
+  /// A symmetric fit, weighted when importances are given.
+  @inline(__always) static func sym(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>?, _ n: Int, _ qmin: Float, _ qmax: Float, _ search: Bool,
+                                     roundF16: Bool, steps: Int, _ s: Scratch) -> Float {
+    if let w { return WeightedKernels.symmetric(x, w, n, qmin: qmin, qmax: qmax, search: search, roundF16: roundF16, steps: steps, codes: s.codes, scratch: s.work) }
+    return GroupKernels.symmetric(x, n, qmin: qmin, qmax: qmax, search: search, roundF16: roundF16, codes: s.codes, scratch: s.work)
+  }
+
+  /// An affine fit, weighted when importances are given.
+  @inline(__always) static func affine(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>?, _ n: Int, levels: Float, _ search: Bool,
+                                        rounding: ScaleRounding, nonPositiveMin: Bool, _ s: Scratch) -> AffineFit {
+    if let w {
+      return WeightedKernels.asymmetric(x, w, n, search: search, rounding: rounding, levels: levels, nonPositiveMin: nonPositiveMin, codes: s.codes, scratch: s.work)
+    }
+    return GroupKernels.asymmetric(x, n, search: search, rounding: rounding, levels: levels, nonPositiveMin: nonPositiveMin, codes: s.codes, scratch: s.work)
+  }
+
+  static func q8_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>?, _ search: Bool, _ s: Scratch, _ out: UnsafeMutableRawPointer) -> Bool {
+    let d = sym(x, w, 32, -127, 127, search, roundF16: true, steps: 1, s)
     Kernels.storeI8(s.codes, 32, out + 2)
     return putF16(d, out, 0)
   }
 
-  static func q4_0(_ x: UnsafePointer<Float>, _ search: Bool, _ s: Scratch, _ out: UnsafeMutableRawPointer) -> Bool {
-    let d = GroupKernels.symmetric(x, 32, qmin: -8, qmax: 7, search: search, roundF16: true, codes: s.codes, scratch: s.work)
+  static func q4_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>?, _ search: Bool, _ s: Scratch, _ out: UnsafeMutableRawPointer) -> Bool {
+    let d = sym(x, w, 32, -8, 7, search, roundF16: true, steps: 9, s)
     packHalves(s.codes, bias: 8, out + 2)
     return putF16(d, out, 0)
   }
 
-  static func q5_0(_ x: UnsafePointer<Float>, _ search: Bool, _ s: Scratch, _ out: UnsafeMutableRawPointer) -> Bool {
-    let d = GroupKernels.symmetric(x, 32, qmin: -16, qmax: 15, search: search, roundF16: true, codes: s.codes, scratch: s.work)
+  static func q5_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>?, _ search: Bool, _ s: Scratch, _ out: UnsafeMutableRawPointer) -> Bool {
+    let d = sym(x, w, 32, -16, 15, search, roundF16: true, steps: 2, s)
     highBits(s.codes, bias: 16, out + 2)
     packHalves(s.codes, bias: 16, out + 6)
     return putF16(d, out, 0)
   }
 
-  static func q4_1(_ x: UnsafePointer<Float>, _ search: Bool, _ s: Scratch, _ out: UnsafeMutableRawPointer) -> Bool {
-    let f = GroupKernels.asymmetric(x, 32, search: search, rounding: .f16, levels: 15, codes: s.codes, scratch: s.work)
+  static func q4_1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>?, _ search: Bool, _ s: Scratch, _ out: UnsafeMutableRawPointer) -> Bool {
+    let f = affine(x, w, 32, levels: 15, search, rounding: .f16, nonPositiveMin: false, s)
     packHalves(s.codes, bias: 0, out + 4)
     return putF16(f.scale, out, 0) && putF16(f.min, out, 2)
   }
 
-  static func q5_1(_ x: UnsafePointer<Float>, _ search: Bool, _ s: Scratch, _ out: UnsafeMutableRawPointer) -> Bool {
-    let f = GroupKernels.asymmetric(x, 32, search: search, rounding: .f16, levels: 31, codes: s.codes, scratch: s.work)
+  static func q5_1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>?, _ search: Bool, _ s: Scratch, _ out: UnsafeMutableRawPointer) -> Bool {
+    let f = affine(x, w, 32, levels: 31, search, rounding: .f16, nonPositiveMin: false, s)
     highBits(s.codes, bias: 0, out + 4)
     packHalves(s.codes, bias: 0, out + 8)
     return putF16(f.scale, out, 0) && putF16(f.min, out, 2)
@@ -121,11 +139,11 @@ enum GGMLQuantize {
   /// sixteen values go to 6-bit integers under the f16 super-scales d =
   /// max scale / 63 and dmin = max m / 63; then every code is re-rounded
   /// under the sub-block's stored d·sc and dmin·m.
-  static func kAffine(_ x: UnsafePointer<Float>, levels: Float, _ search: Bool, _ s: Scratch, _ out: UnsafeMutableRawPointer) -> Bool {
+  static func kAffine(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>?, levels: Float, _ search: Bool, _ s: Scratch, _ out: UnsafeMutableRawPointer) -> Bool {
     let scales = s.fits, mins = s.fits + 8
     var maxScale: Float = 0, maxMin: Float = 0
     for j in 0..<8 {
-      let f = GroupKernels.asymmetric(x + 32 * j, 32, search: search, rounding: .none, levels: levels, nonPositiveMin: true, codes: s.codes, scratch: s.work)
+      let f = affine(x + 32 * j, w.map { $0 + 32 * j }, 32, levels: levels, search, rounding: .none, nonPositiveMin: true, s)
       scales[j] = max(0, f.scale)
       mins[j] = max(0, -f.min)
       maxScale = max(maxScale, scales[j])
@@ -136,7 +154,7 @@ enum GGMLQuantize {
     for j in 0..<8 {
       sc[j] = d > 0 ? UInt8(roundClamp(scales[j] / d, 0, 63)) : 0
       mn[j] = dmin > 0 ? UInt8(roundClamp(mins[j] / dmin, 0, 63)) : 0
-      if search { refineK(x + 32 * j, levels: levels, d: d, dmin: dmin, sc: &sc[j], mn: &mn[j], s) }
+      if search { refineK(x + 32 * j, w.map { $0 + 32 * j }, levels: levels, d: d, dmin: dmin, sc: &sc[j], mn: &mn[j], s) }
       affineCodes(x + 32 * j, 32, d: d * Float(sc[j]), m: dmin * Float(mn[j]), levels: levels, s.codes + 32 * j)
     }
     let ok = putF16(d, out, 0) && putF16(dmin, out, 2)
@@ -169,7 +187,7 @@ enum GGMLQuantize {
 
   /// The stored 6-bit scale and minimum of one sub-block, moved by ±1 where
   /// that lowers the sub-block's squared error under the fixed super-scales.
-  static func refineK(_ x: UnsafePointer<Float>, levels: Float, d: Float, dmin: Float, sc: inout UInt8, mn: inout UInt8, _ s: Scratch) {
+  static func refineK(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>?, levels: Float, d: Float, dmin: Float, sc: inout UInt8, mn: inout UInt8, _ s: Scratch) {
     @inline(__always) func err(_ a: Int, _ b: Int) -> Float {
       let dd = d * Float(a), mm = dmin * Float(b)
       let inv: Float = dd > 0 ? 1 / dd : 0
@@ -179,7 +197,7 @@ enum GGMLQuantize {
         let v = load8(x, i)
         let q = roundClamp8((v + mm) * inv, 0, levels)
         let r = dd * q - mm - v
-        e += r * r
+        e += w.map { load8($0, i) * r * r } ?? r * r
         i += 8
       }
       return e.sum()
@@ -217,7 +235,7 @@ enum GGMLQuantize {
   }
 
 
-  static func q6_K(_ x: UnsafePointer<Float>, _ search: Bool, _ s: Scratch, _ out: UnsafeMutableRawPointer) -> Bool {
+  static func q6_K(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>?, _ search: Bool, _ s: Scratch, _ out: UnsafeMutableRawPointer) -> Bool {
     let scales = s.fits
     var top: Float = 0
     for j in 0..<16 {
@@ -228,7 +246,7 @@ enum GGMLQuantize {
     let sc = s.small
     for j in 0..<16 {
       var l = d != 0 ? Int(roundClamp(scales[j] / d, -128, 127)) : 0
-      if search && d != 0 { l = refine6(x + 16 * j, d: d, l) }
+      if search && d != 0 { l = refine6(x + 16 * j, w.map { $0 + 16 * j }, d: d, l) }
       sc[j] = UInt8(bitPattern: Int8(l))
       let dd = d * Float(l)
       let inv: Float = dd != 0 ? 1 / dd : 0
@@ -257,7 +275,7 @@ enum GGMLQuantize {
   /// re-rounded codes err least (ties: the lower). The eight candidates
   /// are the eight lanes of one SIMD8 pass over the sixteen values, so
   /// there is no horizontal sum per candidate.
-  static func refine6(_ x: UnsafePointer<Float>, d: Float, _ l: Int) -> Int {
+  static func refine6(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>?, d: Float, _ l: Int) -> Int {
     let offsets = F8(-4, -3, -2, -1, 0, 1, 2, 3)
     var scales = F8(repeating: Float(l)) + offsets
     scales = scales.replacing(with: -128, where: scales .< -128).replacing(with: 127, where: scales .> 127)
@@ -268,7 +286,7 @@ enum GGMLQuantize {
     for i in 0..<16 {
       let v = F8(repeating: x[i])
       let r = dd * roundClamp8(v * inv, -32, 31) - v
-      e += r * r
+      e += w.map { F8(repeating: $0[i]) * r * r } ?? r * r
     }
     var best = 4
     for k in 0..<8 where e[k] < e[best] || (e[k] == e[best] && k < best) { best = k }
@@ -292,7 +310,7 @@ enum GGMLQuantize {
   /// mappings (largest magnitude to −127 or to 113) and nearby inverse
   /// scales, each refitted by least squares on its chosen levels. Leaves
   /// the chosen level indices in `codes`; returns d (0 for an all-zero block).
-  static func iq4Scale(_ x: UnsafePointer<Float>, _ n: Int, search: Bool, roundF16: Bool, codes: UnsafeMutablePointer<Float>) -> Float {
+  static func iq4Scale(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>?, _ n: Int, search: Bool, roundF16: Bool, codes: UnsafeMutablePointer<Float>) -> Float {
     var signed: Float = 0, sxx: Float = 0
     for i in 0..<n {
       if abs(x[i]) > abs(signed) { signed = x[i] }
@@ -312,10 +330,11 @@ enum GGMLQuantize {
         let k = nearestLevel(x[i] * inv)
         let v = t[k]
         if keep { codes[i] = Float(k) }
-        sxv += x[i] * v
-        svv += v * v
+        let wt = w?[i] ?? 1
+        sxv += wt * x[i] * v
+        svv += wt * v * v
         let r = x[i] - d * v
-        e += r * r
+        e += wt * r * r
       }
       return (e, sxv, svv)
     }
@@ -341,8 +360,8 @@ enum GGMLQuantize {
     return best
   }
 
-  static func iq4_nl(_ x: UnsafePointer<Float>, _ search: Bool, _ s: Scratch, _ out: UnsafeMutableRawPointer) -> Bool {
-    let d = iq4Scale(x, 32, search: search, roundF16: true, codes: s.codes)
+  static func iq4_nl(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>?, _ search: Bool, _ s: Scratch, _ out: UnsafeMutableRawPointer) -> Bool {
+    let d = iq4Scale(x, w, 32, search: search, roundF16: true, codes: s.codes)
     packHalves(s.codes, bias: 0, out + 2)
     return putF16(d, out, 0)
   }
@@ -350,11 +369,11 @@ enum GGMLQuantize {
   /// IQ4_XS: eight sub-blocks of 32 with their own d (as IQ4_NL), stored as
   /// 6-bit ls − 32 under the f16 d = −(largest magnitude)/32; levels then
   /// re-chosen under each stored d·(ls − 32).
-  static func iq4_xs(_ x: UnsafePointer<Float>, _ search: Bool, _ s: Scratch, _ out: UnsafeMutableRawPointer) -> Bool {
+  static func iq4_xs(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>?, _ search: Bool, _ s: Scratch, _ out: UnsafeMutableRawPointer) -> Bool {
     let scales = s.fits
     var top: Float = 0
     for j in 0..<8 {
-      scales[j] = iq4Scale(x + 32 * j, 32, search: search, roundF16: false, codes: s.codes)
+      scales[j] = iq4Scale(x + 32 * j, w.map { $0 + 32 * j }, 32, search: search, roundF16: false, codes: s.codes)
       if abs(scales[j]) > abs(top) { top = scales[j] }
     }
     let d = f16(-top / 32)
@@ -372,7 +391,7 @@ enum GGMLQuantize {
           let k = dl != 0 ? nearestLevel(v / dl) : 8
           if keep { s.codes[32 * j + i] = Float(k) }
           let r = v - dl * t[k]
-          e += r * r
+          e += (w?[32 * j + i] ?? 1) * r * r
         }
         return e
       }
