@@ -102,10 +102,11 @@ public struct GGUFStage: TensorStage {
 
   public func apply(from: SourceTensor, to: SourceTensor, input: UnsafeRawBufferPointer, output: UnsafeMutableRawBufferPointer) throws -> JSONValue? {
     let (_, transform) = try target(from.name)
-    let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: max(to.byteCount, 1), alignment: 16)
-    defer { scratch.deallocate() }
-    // Into the target form (in `scratch` when a transform follows).
-    let formed = transform == .none ? output : scratch
+    // Into the target form: straight into `output`, or into a scratch
+    // buffer when rows move or values change after it.
+    let scratch: UnsafeMutableRawBufferPointer? = transform == .none ? nil : .allocate(byteCount: max(to.byteCount, 1), alignment: 16)
+    defer { scratch?.deallocate() }
+    let formed = scratch ?? output
     switch try form(from) {
     case .same:
       formed.copyMemory(from: input)
