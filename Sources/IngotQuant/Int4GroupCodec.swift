@@ -114,6 +114,20 @@ public struct Int4GroupCodec: QuantCodec {
   }
 
   public func quantizeRows(_ rows: Range<Int>, _ values: UnsafeBufferPointer<Float>, search: Bool, name: String, into base: UnsafeMutableRawPointer) throws(QuantError) {
+    try quantize(rows, values, search: search, importance: nil, name: name, into: base)
+  }
+
+  /// f16 scales weigh each column's error by its importance; q6's
+  /// super-block search does not yet.
+  public static func weighsImportance(_ o: QuantOptions) -> Bool { o.scales != Scales.q6.rawValue }
+
+  public func quantizeRows(_ rows: Range<Int>, _ values: UnsafeBufferPointer<Float>, search: Bool, importance: UnsafeBufferPointer<Float>,
+                           name: String, into base: UnsafeMutableRawPointer) throws(QuantError) {
+    try quantize(rows, values, search: search, importance: scales == .plain && importance.count == cols ? importance.baseAddress : nil, name: name, into: base)
+  }
+
+  func quantize(_ rows: Range<Int>, _ values: UnsafeBufferPointer<Float>, search: Bool, importance: UnsafePointer<Float>?, name: String,
+                into base: UnsafeMutableRawPointer) throws(QuantError) {
     let s = Kernels.Scratch(cols)
     defer { s.deallocate() }
     let g = groupSize
@@ -128,13 +142,16 @@ public struct Int4GroupCodec: QuantCodec {
       for j in 0..<(cols / g) {
         s.x.update(from: row.baseAddress! + j * g, count: g)  // audited: cols > 0
         let gi = r * (cols / g) + j
+        let w = importance.map { $0 + j * g }
         if symmetric {
-          let scale = GroupKernels.symmetric(s.x, g, qmin: -8, qmax: 7, search: search, roundF16: true, codes: s.codes, scratch: s.work)
+          let scale = w.map { WeightedKernels.symmetric(s.x, $0, g, qmin: -8, qmax: 7, search: search, roundF16: true, steps: 9, codes: s.codes, scratch: s.work) }
+            ?? GroupKernels.symmetric(s.x, g, qmin: -8, qmax: 7, search: search, roundF16: true, codes: s.codes, scratch: s.work)
           guard scale.isFinite else { throw .outOfRange(tensor: name, row: r) }
           for i in 0..<g { s.codes[i] += 8 }
           Kernels.storeF16(scale, base + scaleSection.lowerBound + 2 * gi)
         } else {
-          let fit = GroupKernels.asymmetric(s.x, g, search: search, rounding: .f16, codes: s.codes, scratch: s.work)
+          let fit = w.map { WeightedKernels.asymmetric(s.x, $0, g, search: search, rounding: .f16, levels: 15, nonPositiveMin: false, codes: s.codes, scratch: s.work) }
+            ?? GroupKernels.asymmetric(s.x, g, search: search, rounding: .f16, codes: s.codes, scratch: s.work)
           guard fit.scale.isFinite, fit.min.isFinite else { throw .outOfRange(tensor: name, row: r) }
           Kernels.storeF16(fit.scale, base + scaleSection.lowerBound + 2 * gi)
           Kernels.storeF16(fit.min, base + minSection.lowerBound + 2 * gi)

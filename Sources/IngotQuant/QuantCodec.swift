@@ -40,8 +40,8 @@ public protocol QuantCodec: Sendable {
 
   /// Quantizes `rows` of `values` (row-major, cols each) into `payload`.
   func quantizeRows(_ rows: Range<Int>, _ values: UnsafeBufferPointer<Float>, search: Bool, name: String, into payload: UnsafeMutableRawPointer) throws(QuantError)
-  /// Whether `quantizeRows(…importance:…)` uses the importances.
-  static var weighsImportance: Bool { get }
+  /// Whether `quantizeRows(…importance:…)` uses the importances under these options.
+  static func weighsImportance(_ options: QuantOptions) -> Bool
   /// quantizeRows with each column's importance (a layer input's E[x²]):
   /// codecs whose search can weight its error by it say `weighsImportance`.
   func quantizeRows(_ rows: Range<Int>, _ values: UnsafeBufferPointer<Float>, search: Bool, importance: UnsafeBufferPointer<Float>,
@@ -52,8 +52,7 @@ public protocol QuantCodec: Sendable {
 
 extension QuantCodec {
   public static var families: [String] { [family] }
-  /// Whether `quantizeRows(…importance:…)` uses the importances.
-  public static var weighsImportance: Bool { false }
+  public static func weighsImportance(_ options: QuantOptions) -> Bool { false }
   public func quantizeRows(_ rows: Range<Int>, _ values: UnsafeBufferPointer<Float>, search: Bool, importance: UnsafeBufferPointer<Float>,
                            name: String, into payload: UnsafeMutableRawPointer) throws(QuantError) {
     try quantizeRows(rows, values, search: search, name: name, into: payload)

@@ -118,3 +118,28 @@ import Testing
     #expect(throws: PipelineError.self) { try other.run() }
   }
 }
+
+extension CalibratedQuantizeTests {
+  /// int4 with f16 scales weighs the search too (and gives Q4_1's values:
+  /// the same arithmetic); q6 scales refuse the stats rather than ignore them.
+  @Test func int4WeighsAndQ6Refuses() throws {
+    let tmp = TempDir()
+    defer { tmp.cleanup() }
+    _ = try ConvertAction(sources: [Fixtures.path("arch/llama3")], output: tmp.file("l.ingot")).run()
+    try Data(String(repeating: "A calm sea, a quiet harbour and a long evening. ", count: 80).utf8).write(to: URL(fileURLWithPath: tmp.file("t.txt")))
+    var cal = CalibrateAction(model: tmp.file("l.ingot"), textPath: tmp.file("t.txt"), output: tmp.file("c.ingot"))
+    cal.ctx = 64
+    _ = try cal.run()
+    var int4 = QuantizeAction(sources: [tmp.file("l.ingot")], output: tmp.file("i.ingot"), scheme: .int4())
+    int4.calibration = tmp.file("c.ingot")
+    var q41 = QuantizeAction(sources: [tmp.file("l.ingot")], output: tmp.file("q.ingot"), scheme: try QuantScheme(family: "q4_1", options: QuantOptions(), search: true))
+    q41.calibration = tmp.file("c.ingot")
+    let a = QuantizeAction.report(try int4.run()), b = QuantizeAction.report(try q41.run())
+    let wa = (a["tensors"]?.arrayValue ?? []).compactMap { $0["weighted_sqnr_db"]?.doubleValue }
+    let wb = (b["tensors"]?.arrayValue ?? []).compactMap { $0["weighted_sqnr_db"]?.doubleValue }
+    #expect(wa.count == 14 && wa == wb)
+    var q6 = QuantizeAction(sources: [tmp.file("l.ingot")], output: tmp.file("x.ingot"), scheme: .int4(scales: .q6))
+    q6.calibration = tmp.file("c.ingot")
+    #expect(throws: PipelineError.self) { try q6.run() }
+  }
+}

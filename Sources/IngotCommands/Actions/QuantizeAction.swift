@@ -44,8 +44,8 @@ public struct QuantizeAction: Sendable {
     var stage = QuantizeStage(scheme: scheme, policy: policy, recipe: recipe, layers: QuantRecipe.layerCount(source.tensors.map(\.name)))
     var calibrationParameters: JSONValue? = nil
     if let calibration {
-      guard scheme.codec.weighsImportance else {
-        throw PipelineError.usage("--calibration weighs the search of the ggml types (--scheme q4_k …, --recipe q4_k_m); \(scheme.name) does not use it yet")
+      guard scheme.codec.weighsImportance(scheme.options) else {
+        throw PipelineError.usage("--calibration weighs the search of the ggml types (--scheme q4_k …, --recipe q4_k_m) and of int4 with f16 scales; \(scheme.name) does not use it yet")
       }
       let stats = try ContainerReader(path: calibration)
       guard let measured = stats.metadata["calibration/model_digest"] else { throw PipelineError.usage("\(calibration): not a stats container from ingot calibrate") }

@@ -63,7 +63,7 @@ public struct GGMLBlockCodec: QuantCodec {
     try quantize(rows, values, search: search, importance: nil, name: name, into: base)
   }
 
-  public static var weighsImportance: Bool { true }
+  public static func weighsImportance(_ options: QuantOptions) -> Bool { true }
 
   public func quantizeRows(_ rows: Range<Int>, _ values: UnsafeBufferPointer<Float>, search: Bool, importance: UnsafeBufferPointer<Float>,
                            name: String, into base: UnsafeMutableRawPointer) throws(QuantError) {
