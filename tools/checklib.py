@@ -38,3 +38,34 @@ def mean_kld(ref, got):
     """Mean over positions of KL(softmax(ref) ‖ softmax(got))."""
     p, q = log_softmax(ref), log_softmax(got)
     return float((np.exp(p) * (p - q)).sum(-1).mean())
+
+
+def llama_logits(path, seqs, n_ctx=256):
+    """llama.cpp's logits (llama-cpp-python) for each token sequence."""
+    import llama_cpp
+    llm = llama_cpp.Llama(path, n_ctx=n_ctx, n_batch=n_ctx, logits_all=True, verbose=False, n_threads=2)
+    out = []
+    for s in seqs:
+        llm.reset()
+        llm.eval([int(t) for t in s])
+        out.append(np.array(llm.scores[:len(s)], dtype=np.float32))
+    del llm
+    return out
+
+
+def llama_embeddings(path, seqs, n_ctx=256):
+    """llama.cpp's last-layer token embeddings (no pooling) for each sequence:
+    Llama.embed's steps, on token ids instead of text."""
+    import llama_cpp
+    llm = llama_cpp.Llama(path, embedding=True, pooling_type=0, n_ctx=n_ctx, n_batch=n_ctx, n_ubatch=n_ctx, verbose=False, n_threads=2)
+    out = []
+    for s in seqs:
+        llm._batch.reset()
+        llm._batch.add_sequence([int(t) for t in s], 0, True)
+        llm._ctx.kv_cache_clear()
+        llm._ctx.decode(llm._batch)
+        ptr = llama_cpp.llama_get_embeddings(llm._ctx.ctx)
+        n = llm.n_embd()
+        out.append(np.array(ptr[:len(s) * n], dtype=np.float32).reshape(len(s), n))
+    del llm
+    return out

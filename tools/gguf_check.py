@@ -45,7 +45,7 @@ except ImportError:
     llama_cpp = None
 
 import checklib  # noqa: E402
-from checklib import check, ingot, mean_kld, run  # noqa: E402
+from checklib import check, ingot, llama_embeddings, llama_logits, mean_kld, run  # noqa: E402
 
 checklib.name = "gguf_check"
 ARCH = os.path.join(ROOT, "Tests", "IngotTests", "Fixtures", "arch")
@@ -72,30 +72,8 @@ def fields(path):
     return out, {t.name: (t.tensor_type.name, [int(d) for d in t.shape], bytes(np.asarray(t.data).tobytes())) for t in r.tensors}
 
 
-def llama_logits(path, seqs):
-    llm = llama_cpp.Llama(path, n_ctx=256, n_batch=256, logits_all=True, verbose=False, n_threads=2, seed=0)
-    out = []
-    for s in seqs:
-        llm.reset()
-        llm.eval([int(t) for t in s])
-        out.append(np.array(llm.scores[:len(s)], dtype=np.float32))
-    del llm
-    return out
 
 
-def llama_embeddings(path, seqs):
-    llm = llama_cpp.Llama(path, embedding=True, pooling_type=0, n_ctx=256, n_batch=256, n_ubatch=256, verbose=False, n_threads=2)
-    out = []
-    for s in seqs:
-        llm._batch.reset()
-        llm._batch.add_sequence([int(t) for t in s], 0, True)
-        llm._ctx.kv_cache_clear()
-        llm._ctx.decode(llm._batch)
-        ptr = llama_cpp.llama_get_embeddings(llm._ctx.ctx)
-        n = llm.n_embd()
-        out.append(np.array(ptr[:len(s) * n], dtype=np.float32).reshape(len(s), n))
-    del llm
-    return out
 
 
 def llama_quantize(src, dst, ftype):

@@ -147,33 +147,14 @@ c.main()
 
 def llama_logits(folder, seqs, encoder):
     try:
-        import llama_cpp
+        import llama_cpp  # noqa: F401
     except ImportError:
         print(f"{folder.name}: llama-cpp-python not installed; no llama.cpp logits", file=sys.stderr)
         return
-    path = str(folder / "model.gguf")
-    if encoder:
-        # Per-token embeddings of the last layer (no pooling).
-        llm = llama_cpp.Llama(path, embedding=True, pooling_type=0, n_ctx=128, n_batch=128, n_ubatch=128, verbose=False, n_threads=2)
-        out = []
-        for s in seqs:
-            # Llama.embed takes text; the same steps on token ids.
-            llm._batch.reset()
-            llm._batch.add_sequence([int(t) for t in s], 0, True)
-            llm._ctx.kv_cache_clear()
-            llm._ctx.decode(llm._batch)
-            ptr = llama_cpp.llama_get_embeddings(llm._ctx.ctx)
-            n_embd = llm.n_embd()
-            out.append(np.array(ptr[:len(s) * n_embd], dtype=np.float32).reshape(len(s), n_embd))
-        np.save(folder / "llama_logits.npy", np.concatenate(out))
-        return
-    llm = llama_cpp.Llama(path, n_ctx=128, n_batch=128, logits_all=True, verbose=False, n_threads=2)
-    out = []
-    for s in seqs:
-        llm.reset()
-        llm.eval([int(t) for t in s])
-        out.append(np.array(llm.scores[:len(s)], dtype=np.float32))
-    np.save(folder / "llama_logits.npy", np.concatenate(out))
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import checklib
+    run = checklib.llama_embeddings if encoder else checklib.llama_logits
+    np.save(folder / "llama_logits.npy", np.concatenate(run(str(folder / "model.gguf"), seqs, n_ctx=128)))
 
 
 def main():
