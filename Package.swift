@@ -3,7 +3,7 @@ import PackageDescription
 
 // The module graph, bottom up (no back-edges; formats never see the .ingot
 // container):
-//   IngotCore ← IngotCodec, IngotQuant, IngotArchitectures
+//   IngotCore ← IngotCodec, IngotQuant (and OpenBLAS), IngotArchitectures
 //   IngotContainer (core, codec, quant)   IngotFormats (core, quant, architectures)
 //   IngotPipeline (container, formats)    IngotRuntime (core, quant, architectures)
 //   IngotCommands → ingot
@@ -41,7 +41,7 @@ let package = Package(
       dependencies: ["IngotCore", "CZstd"]),
     .target(
       name: "IngotQuant",
-      dependencies: ["IngotCore"]),
+      dependencies: ["IngotCore", "COpenBLAS"]),
     .target(
       name: "IngotTokenizers",
       dependencies: ["IngotCore"]),

@@ -79,6 +79,15 @@ public struct QuantizeStage: TensorStage {
   /// error so weighted.
   public var importance: [String: [Float]] = [:]
 
+  /// Per weight name, its input's Gram matrix E[xxᵀ] (`calibrate
+  /// --hessian`), read as each tensor is quantized: with `gptq` the ggml
+  /// types compensate their rounding through it (GPTQ), and either way the
+  /// report adds the output error it predicts.
+  public var hessians: (any HessianSource)? = nil
+  /// Quantize with GPTQ where a tensor's Gram matrix is known.
+  public var gptq = false
+  public var damping = GPTQ.defaultDamping
+
   /// Whether the token embedding doubles as the output head (no separate
   /// head tensor): a ggml recipe then gives it the head's type.
   public var tiedOutput = false
@@ -128,17 +137,30 @@ public struct QuantizeStage: TensorStage {
     defer { values.deallocate() }
     FloatConversion.convert(count: n, from: from.dtype, to: .f32, input: input, output: UnsafeMutableRawBufferPointer(values))
     let weights = importance[from.name].flatMap { $0.count == codec.cols ? $0 : nil }
-    let m = try Quantizer.quantize(UnsafeBufferPointer(values), codec: codec, search: scheme.search, logical: to.dtype, name: from.name, into: output,
-                                   importance: weights)
+    let gram = try hessians?.hessian(for: from.name, cols: codec.cols)
+    let m: ErrorMetrics
+    var method = weights == nil ? "plain" : "imatrix"
+    if gptq, let gram, let ggml = codec as? GGMLBlockCodec {
+      m = try gram.withUnsafeBufferPointer { h throws(QuantError) in
+        try GPTQ.quantize(UnsafeBufferPointer(values), codec: ggml, hessian: h, damping: damping, search: scheme.search, logical: to.dtype,
+                          name: from.name, into: output)
+      }
+      method = "gptq"
+    } else {
+      m = try Quantizer.quantize(UnsafeBufferPointer(values), codec: codec, search: scheme.search, logical: to.dtype, name: from.name, into: output,
+                                 importance: weights)
+    }
     let row = QuantReport.tensorJSON(name: from.name, shape: from.shape, scheme: scheme(for: from), codec: codec, metrics: m)
     guard var o = row.objectValue else { return row }
     if case .quantize(_, let fallback?) = choice(from) { o["fallback"] = .string(fallback) }
+    if hessians != nil || weights != nil { o["method"] = .string(method) }
+    guard weights != nil || gram != nil else { return .object(o) }
+    let deq = UnsafeMutableBufferPointer<Float>.allocate(capacity: n)
+    defer { deq.deallocate() }
+    Dequantizer.dequantize(UnsafeRawBufferPointer(output), codec: codec, into: deq.baseAddress!)  // audited: n > 0 for a codec
     if let weights {
       // Σ w·x² / Σ w·(x − x̂)² over the tensor, in f64: the output error
       // the importances predict, beside the plain one.
-      let deq = UnsafeMutableBufferPointer<Float>.allocate(capacity: n)
-      defer { deq.deallocate() }
-      Dequantizer.dequantize(UnsafeRawBufferPointer(output), codec: codec, into: deq.baseAddress!)  // audited: n > 0 for a codec
       var signal = 0.0, noise = 0.0
       for r in 0..<codec.rows {
         for c in 0..<codec.cols {
@@ -148,6 +170,13 @@ public struct QuantizeStage: TensorStage {
         }
       }
       o["weighted_sqnr_db"] = noise > 0 ? .number(10 * log10(signal / noise)) : .null
+    }
+    if let gram {
+      // The full quadratic form: what the layer's output moves by on the calibration inputs.
+      let db = gram.withUnsafeBufferPointer { h in
+        OutputError.sqnr(original: values.baseAddress!, quantized: deq.baseAddress!, rows: codec.rows, cols: codec.cols, hessian: h.baseAddress!)  // audited: sized n and cols²
+      }
+      o["output_sqnr_db"] = db.map { .number($0) } ?? .null
     }
     return .object(o)
   }

@@ -116,7 +116,7 @@ struct NamedWeights {
   /// run (Weights.observer) sees every linear layer's input.
   func linear(_ role: TensorRole, _ layer: Int?, _ x: [Float], rows n: Int, out m: Int, in k: Int, bias: [Float]? = nil) throws -> [Float] {
     let matrix = try load(role, layer, shape: [m, k])
-    w.observer?.record(name(role, layer), x, rows: n, cols: k)
+    try w.observer?.record(name(role, layer), layer: layer, x, rows: n, cols: k)
     return Ops.linear(x, rows: n, matrix, out: m, in: k, bias: bias)
   }
 

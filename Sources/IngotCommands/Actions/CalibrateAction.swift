@@ -4,6 +4,10 @@ import IngotPipeline
 import IngotRuntime
 import IngotTokenizers
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// `ingot calibrate MODEL --file TEXT -o STATS.ingot`: runs the forward pass
 /// on the text, with the tokenizer the container carries, and stores for
 /// every linear layer's input E[x²] per input channel (llama.cpp's
@@ -22,6 +26,9 @@ public struct CalibrateAction: Sendable {
   public var maxTokens = 65_536
   public var force = false
   public var verify = true
+  /// Also store each input's Gram matrix E[xxᵀ] as `NAME.input_gram`
+  /// [in, in] (GPTQ's Hessian), collected one layer per pass over the text.
+  public var hessian = false
 
   public init(model: String, textPath: String, output: String) {
     self.model = model
@@ -34,6 +41,9 @@ public struct CalibrateAction: Sendable {
     public var tokens: Int
     public var sequences: Int
     public var layers: Int
+    /// Gram matrices stored (`hessian`), and the most memory one layer's took while collected.
+    public var grams: Int
+    public var gramBytes: Int
   }
 
   public func run(progress: ProgressBar? = nil) throws -> Outcome {
@@ -68,36 +78,79 @@ public struct CalibrateAction: Sendable {
     guard !kept.isEmpty else { throw PipelineError.usage("--max-tokens \(maxTokens) is shorter than the first sequence (\(sequences.first?.count ?? 0) tokens)") }
     let stats = ActivationStats()
     weights.observer = stats
+    defer { weights.observer = nil }
     let batch = forward.outputKind == "logits" ? 4 : 32
-    for start in stride(from: 0, to: kept.count, by: batch) {
-      _ = try forward.run(Array(kept[start..<min(kept.count, start + batch)]))
-      progress?.update(done: min(kept.count, start + batch), total: kept.count)
+    // One pass over the text; a pass stopped by ActivationStats.Enough has
+    // seen all it needs.
+    func pass() throws {
+      for start in stride(from: 0, to: kept.count, by: batch) {
+        do { _ = try forward.run(Array(kept[start..<min(kept.count, start + batch)])) } catch is ActivationStats.Enough { continue }
+        progress?.update(done: min(kept.count, start + batch), total: kept.count)
+      }
+    }
+    var spilled: [(tensor: SourceTensor, payload: MemorySource.Payload)] = []
+    var spill: MappedFile? = nil
+    var gramBytes = 0
+    let spillPath = output + ".grams.partial"
+    defer { if hessian { unlink(spillPath) } }
+    if hessian {
+      // Layer by layer: pass l collects layer l's Grams only (stopping
+      // after it), which go to the spill file before the next pass, so
+      // memory holds one layer's Grams (GramSpill).
+      let file = try GramSpill(path: spillPath)
+      stats.gramLayer = 0
+      try pass()
+      stats.recordsSquares = false
+      stats.stopsAfterGrams = true
+      // The first pass checked every payload it read: the rest need not again.
+      weights.verifyDigests = false
+      var layer = 0
+      while true {
+        let grams = stats.takeGrams()
+        gramBytes = max(gramBytes, grams.reduce(0) { $0 + $1.cols * $1.cols * 16 })
+        for g in grams {
+          let range = try file.append(g.mean)
+          for name in g.names {
+            let base = name.hasSuffix(".weight") ? String(name.dropLast(".weight".count)) : name
+            spilled.append((SourceTensor(name: base + ".input_gram", dtype: .f32, shape: [g.cols, g.cols], byteCount: range.count), .spilled(range)))
+          }
+        }
+        layer += 1
+        guard layer < stats.layersSeen else { break }
+        stats.gramLayer = layer
+        try pass()
+      }
+      try file.close()
+      spill = try MappedFile(path: spillPath)
+    } else {
+      try pass()
     }
     progress?.finish()
-    weights.observer = nil
     let entries = stats.entries
     guard !entries.isEmpty else { throw PipelineError.usage("\(model): this architecture's forward pass records no linear-layer inputs (GPT-2's Conv1D layers are not calibrated yet)") }
-    var tensors: [(tensor: SourceTensor, bytes: [UInt8])] = []
+    var tensors: [(tensor: SourceTensor, payload: MemorySource.Payload)] = []
     for name in entries.keys.sorted(by: { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }) {
       let e = entries[name]!  // audited: a key of the same table
       var bytes: [UInt8] = []
       bytes.reserveCapacity(e.sumSquares.count * 4)
       for v in e.meanSquares { withUnsafeBytes(of: v.bitPattern.littleEndian) { bytes.append(contentsOf: $0) } }
       let base = name.hasSuffix(".weight") ? String(name.dropLast(".weight".count)) : name
-      tensors.append((SourceTensor(name: base + ".input_sq_mean", dtype: .f32, shape: [e.sumSquares.count], byteCount: bytes.count), bytes))
+      tensors.append((SourceTensor(name: base + ".input_sq_mean", dtype: .f32, shape: [e.sumSquares.count], byteCount: bytes.count), .bytes(bytes)))
     }
+    let layerCount = tensors.count
+    tensors += spilled
     let tokenCount = entries.values.map(\.tokens).max() ?? 0
     let metadata: [String: String] = [
       "calibration/model_digest": reader.header.modelDigest, "calibration/text_sha256": Digest.sha256Hex(text),
-      "calibration/tokens": String(tokenCount), "calibration/sequences": String(kept.count), "calibration/statistic": "input_sq_mean",
+      "calibration/tokens": String(tokenCount), "calibration/sequences": String(kept.count), "calibration/statistic": hessian ? "input_sq_mean input_gram" : "input_sq_mean",
     ]
     let files = reader.files + [SourceFile(path: textPath, recordedPath: baseName(textPath), format: "text", size: text.count)]
-    let source = MemorySource(format: "calibration", tensors: tensors, metadata: metadata, files: files)
+    let source = MemorySource(format: "calibration", payloads: tensors, spill: spill, metadata: metadata, files: files)
     let parameters: [String: JSONValue] = [
       "ctx": .int(Int64(ctx)), "max_tokens": .int(Int64(maxTokens)), "tokens": .int(Int64(tokenCount)),
-      "sequences": .int(Int64(kept.count)), "model_digest": .string(reader.header.modelDigest), "text_sha256": .string(Digest.sha256Hex(text)),
+      "sequences": .int(Int64(kept.count)), "hessian": .bool(hessian), "model_digest": .string(reader.header.modelDigest), "text_sha256": .string(Digest.sha256Hex(text)),
     ]
     let outcome = try Pipeline(source: source, stages: [], options: Pipeline.Options(operation: "calibrate", parameters: parameters, force: force)).run(to: output)
-    return Outcome(outcome: outcome, tokens: tokenCount, sequences: kept.count, layers: tensors.count)
+    return Outcome(outcome: outcome, tokens: tokenCount, sequences: kept.count, layers: layerCount, grams: spilled.count, gramBytes: gramBytes)
   }
 }

@@ -6,6 +6,14 @@ import IngotFormats
 import IngotPipeline
 import IngotQuant
 
+/// How `quantize --calibration` uses the stats.
+public enum CalibrationMethod: String, CaseIterable, Sendable {
+  /// Each column's error weighed by its input's E[x²] in the scale search.
+  case imatrix
+  /// That, and each rounding error compensated through the input's Gram matrix.
+  case gptq
+}
+
 /// `ingot quantize`: int8 / int4 with every tensor's error measured.
 public struct QuantizeAction: Sendable {
   public var sources: [String]
@@ -21,6 +29,10 @@ public struct QuantizeAction: Sendable {
   public var recipe: QuantRecipe?
   /// A stats container from `ingot calibrate` on the same model.
   public var calibration: String?
+  /// How the stats are used.
+  public var method: CalibrationMethod = .imatrix
+  /// GPTQ's damping (fraction of the Hessian's mean diagonal).
+  public var damping = GPTQ.defaultDamping
 
   public init(sources: [String], output: String, scheme: QuantScheme, policy: QuantPolicy = QuantPolicy(), force: Bool = false,
               note: String? = nil, timestamp: String? = nil) {
@@ -43,6 +55,7 @@ public struct QuantizeAction: Sendable {
     }
     var stage = QuantizeStage(scheme: scheme, policy: policy, recipe: recipe, layers: QuantRecipe.layerCount(source.tensors.map(\.name)))
     var calibrationParameters: JSONValue? = nil
+    if calibration == nil && method != .imatrix { throw PipelineError.usage("--method \(method.rawValue) needs --calibration STATS") }
     if let calibration {
       guard scheme.codec.weighsImportance(scheme.options) else {
         throw PipelineError.usage("--calibration weighs the search of the ggml types (--scheme q4_k …, --recipe q4_k_m) and of int4 with f16 scales; \(scheme.name) does not use it yet")
@@ -58,10 +71,21 @@ public struct QuantizeAction: Sendable {
         table[String(t.name.dropLast(".input_sq_mean".count)) + ".weight"] = try w.load(t.name)
       }
       stage.importance = table
-      calibrationParameters = [
-        "method": "imatrix", "stats_model_digest": .string(stats.header.modelDigest),
+      let grams = StatsHessians(stats)
+      if method == .gptq {
+        guard scheme.kind == GGMLBlockCodec.kind else { throw PipelineError.usage("--method gptq writes the ggml types (--scheme q4_0 …, --recipe q4_k_m), not \(scheme.name)") }
+        guard !grams.isEmpty else { throw PipelineError.usage("--method gptq needs Gram matrices: \(calibration) was made without `ingot calibrate --hessian`") }
+        guard damping > 0, damping < 1 else { throw PipelineError.usage("--damping must be in (0, 1)") }
+        stage.gptq = true
+        stage.damping = damping
+      }
+      if !grams.isEmpty { stage.hessians = grams }
+      var named: [String: JSONValue] = [
+        "method": .string(method.rawValue), "stats_model_digest": .string(stats.header.modelDigest),
         "text_sha256": .string(stats.metadata["calibration/text_sha256"] ?? ""), "tokens": .string(stats.metadata["calibration/tokens"] ?? ""),
       ]
+      if method == .gptq { named["damping"] = .number(damping) }
+      calibrationParameters = .object(named)
     }
     stage.tiedOutput = !source.tensors.contains { Architectures.isOutputHead($0.name) }
     var parameters = scheme.parameters.merging(policy.parameters) { a, _ in a }

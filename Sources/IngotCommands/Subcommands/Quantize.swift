@@ -34,6 +34,12 @@ extension IngotCommand {
     @Option(help: "A stats container from `ingot calibrate` on this model: each column's error in the scale search is weighed by its input's E[x²] (ggml types), and the report adds the error so weighted.")
     var calibration: String?
 
+    @Option(help: "With --calibration: imatrix (default: each column's error in the scale search weighed by its input's E[x²]) or gptq (also each rounding error compensated through the input's Gram matrix, column by column; needs stats from `ingot calibrate --hessian` and a ggml type).")
+    var method: CalibrationMethodChoice = .imatrix
+
+    @Option(help: "--method gptq: damping added to the Gram matrix's diagonal, as a fraction of its mean (default 0.01).")
+    var damping: Double = GPTQ.defaultDamping
+
     @Flag(help: "int4 codes: symmetric (−8…7, f16 scale) or asymmetric (0…15, scale and minimum; default).")
     var mode: Mode = .asymmetric
 
@@ -54,6 +60,11 @@ extension IngotCommand {
 
     @Option(help: "Write the report as JSON to this file.")
     var report: String?
+
+    enum CalibrationMethodChoice: String, ExpressibleByArgument, CaseIterable {
+      case imatrix, gptq
+      var method: CalibrationMethod { CalibrationMethod(rawValue: rawValue)! }  // audited: the same raw values
+    }
 
     enum Mode: EnumerableFlag {
       case symmetric, asymmetric
@@ -91,6 +102,8 @@ extension IngotCommand {
         force: out.force, note: provenance.note, timestamp: provenance.timestamp)
       action.recipe = recipe
       action.calibration = calibration
+      action.method = method.method
+      action.damping = damping
       action.verify = check.verify
       let outcome = try action.run(progress: ProgressBar.make("quantize"))
       let report = QuantizeAction.report(outcome)

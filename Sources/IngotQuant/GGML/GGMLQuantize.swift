@@ -80,6 +80,59 @@ enum GGMLQuantize {
     out.storeBytes(of: qh.littleEndian, as: UInt32.self)
   }
 
+  /// Writes a block's codes (as the quantizers hold them: signed for Q8_0,
+  /// Q4_0 and Q5_0, 0…63 for Q6_K, level indices for IQ4) into its bytes,
+  /// leaving its scales as they are.
+  static func pack(_ type: GGMLType, _ c: UnsafeMutablePointer<Float>, _ out: UnsafeMutableRawPointer) {
+    switch type {
+    case .q8_0: Kernels.storeI8(c, 32, out + 2)
+    case .q4_0: packHalves(c, bias: 8, out + 2)
+    case .q5_0:
+      highBits(c, bias: 16, out + 2)
+      packHalves(c, bias: 16, out + 6)
+    case .q4_1: packHalves(c, bias: 0, out + 4)
+    case .q5_1:
+      highBits(c, bias: 0, out + 4)
+      packHalves(c, bias: 0, out + 8)
+    case .iq4_nl: packHalves(c, bias: 0, out + 2)
+    case .iq4_xs: for j in 0..<8 { packHalves(c + 32 * j, bias: 0, out + 8 + 16 * j) }
+    case .q4_K, .q5_K:
+      let five = type == .q5_K
+      let qs = out + (five ? 48 : 16)
+      if five {
+        // Byte l of qh holds element 64c + l's fifth bit at bit 2c and
+        // element 64c + 32 + l's at bit 2c + 1.
+        for l in 0..<32 {
+          var h: UInt8 = 0
+          for g in 0..<4 {
+            h |= ((code(c, 64 * g + l) >> 4) & 1) << UInt8(2 * g)
+            h |= ((code(c, 64 * g + 32 + l) >> 4) & 1) << UInt8(2 * g + 1)
+          }
+          byte(out, 16 + l, h)
+        }
+      }
+      for g in 0..<4 {
+        for l in 0..<32 { byte(qs, 32 * g + l, (code(c, 64 * g + l) & 0xF) | (code(c, 64 * g + 32 + l) & 0xF) << 4) }
+      }
+    case .q6_K:
+      // Per 128 values (half k): ql at 64k, qh at 128 + 32k; element
+      // 128k + l (+32, +64, +96) from ql[l] low, ql[l+32] low, ql[l] high,
+      // ql[l+32] high, with its top two bits at qh[l] bits 0, 2, 4, 6.
+      for k in 0..<2 {
+        for l in 0..<32 {
+          let base = 128 * k + l
+          // Codes are integral 0…63 here: their low byte, without a range-checked conversion.
+          let q1 = Kernels.lowByte(c[base]), q2 = Kernels.lowByte(c[base + 32])
+          let q3 = Kernels.lowByte(c[base + 64]), q4 = Kernels.lowByte(c[base + 96])
+          byte(out, 64 * k + l, (q1 & 0xF) | (q3 & 0xF) << 4)
+          byte(out, 64 * k + l + 32, (q2 & 0xF) | (q4 & 0xF) << 4)
+          byte(out, 128 + 32 * k + l, (q1 >> 4) | (q2 >> 4) << 2 | (q3 >> 4) << 4 | (q4 >> 4) << 6)
+        }
+      }
+    default: break
+    }
+  }
+
   /// A symmetric fit, weighted when importances are given.
   @inline(__always) static func sym(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>?, _ n: Int, _ qmin: Float, _ qmax: Float, _ search: Bool,
                                      roundF16: Bool, steps: Int, _ s: Scratch) -> Float {
@@ -98,33 +151,31 @@ enum GGMLQuantize {
 
   static func q8_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>?, _ search: Bool, _ s: Scratch, _ out: UnsafeMutableRawPointer) -> Bool {
     let d = sym(x, w, 32, -127, 127, search, roundF16: true, steps: 1, s)
-    Kernels.storeI8(s.codes, 32, out + 2)
+    pack(.q8_0, s.codes, out)
     return putF16(d, out, 0)
   }
 
   static func q4_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>?, _ search: Bool, _ s: Scratch, _ out: UnsafeMutableRawPointer) -> Bool {
     let d = sym(x, w, 32, -8, 7, search, roundF16: true, steps: 9, s)
-    packHalves(s.codes, bias: 8, out + 2)
+    pack(.q4_0, s.codes, out)
     return putF16(d, out, 0)
   }
 
   static func q5_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>?, _ search: Bool, _ s: Scratch, _ out: UnsafeMutableRawPointer) -> Bool {
     let d = sym(x, w, 32, -16, 15, search, roundF16: true, steps: 2, s)
-    highBits(s.codes, bias: 16, out + 2)
-    packHalves(s.codes, bias: 16, out + 6)
+    pack(.q5_0, s.codes, out)
     return putF16(d, out, 0)
   }
 
   static func q4_1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>?, _ search: Bool, _ s: Scratch, _ out: UnsafeMutableRawPointer) -> Bool {
     let f = affine(x, w, 32, levels: 15, search, rounding: .f16, nonPositiveMin: false, s)
-    packHalves(s.codes, bias: 0, out + 4)
+    pack(.q4_1, s.codes, out)
     return putF16(f.scale, out, 0) && putF16(f.min, out, 2)
   }
 
   static func q5_1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>?, _ search: Bool, _ s: Scratch, _ out: UnsafeMutableRawPointer) -> Bool {
     let f = affine(x, w, 32, levels: 31, search, rounding: .f16, nonPositiveMin: false, s)
-    highBits(s.codes, bias: 0, out + 4)
-    packHalves(s.codes, bias: 0, out + 8)
+    pack(.q5_1, s.codes, out)
     return putF16(f.scale, out, 0) && putF16(f.min, out, 2)
   }
 
@@ -165,23 +216,7 @@ enum GGMLQuantize {
       byte(out, 8 + j, (mn[j] & 63) | (mn[j + 4] >> 4) << 6)
       byte(out, 12 + j, (sc[j + 4] & 0xF) | (mn[j + 4] & 0xF) << 4)
     }
-    let five = levels > 15
-    let qs = out + (five ? 48 : 16)
-    if five {
-      // Byte l of qh holds element 64c + l's fifth bit at bit 2c and
-      // element 64c + 32 + l's at bit 2c + 1.
-      for l in 0..<32 {
-        var h: UInt8 = 0
-        for c in 0..<4 {
-          h |= ((code(s.codes, 64 * c + l) >> 4) & 1) << UInt8(2 * c)
-          h |= ((code(s.codes, 64 * c + 32 + l) >> 4) & 1) << UInt8(2 * c + 1)
-        }
-        byte(out, 16 + l, h)
-      }
-    }
-    for c in 0..<4 {
-      for l in 0..<32 { byte(qs, 32 * c + l, (code(s.codes, 64 * c + l) & 0xF) | (code(s.codes, 64 * c + 32 + l) & 0xF) << 4) }
-    }
+    pack(levels > 15 ? .q5_K : .q4_K, s.codes, out)
     return ok
   }
 
@@ -253,20 +288,7 @@ enum GGMLQuantize {
       store8(s.codes, 16 * j, roundClamp8(load8(x, 16 * j) * inv, -32, 31) + 32)
       store8(s.codes, 16 * j + 8, roundClamp8(load8(x, 16 * j + 8) * inv, -32, 31) + 32)
     }
-    // Per 128 values (half k): ql at 64k, qh at 128 + 32k; element
-    // 128k + l (+32, +64, +96) from ql[l] low, ql[l+32] low, ql[l] high,
-    // ql[l+32] high, with its top two bits at qh[l] bits 0, 2, 4, 6.
-    for k in 0..<2 {
-      for l in 0..<32 {
-        let base = 128 * k + l
-        // Codes are integral 0…63 here: their low byte, without a range-checked conversion.
-        let q1 = Kernels.lowByte(s.codes[base]), q2 = Kernels.lowByte(s.codes[base + 32])
-        let q3 = Kernels.lowByte(s.codes[base + 64]), q4 = Kernels.lowByte(s.codes[base + 96])
-        byte(out, 64 * k + l, (q1 & 0xF) | (q3 & 0xF) << 4)
-        byte(out, 64 * k + l + 32, (q2 & 0xF) | (q4 & 0xF) << 4)
-        byte(out, 128 + 32 * k + l, (q1 >> 4) | (q2 >> 4) << 2 | (q3 >> 4) << 4 | (q4 >> 4) << 6)
-      }
-    }
+    pack(.q6_K, s.codes, out)
     for j in 0..<16 { byte(out, 192 + j, sc[j]) }
     return putF16(d, out, 208)
   }
@@ -362,7 +384,7 @@ enum GGMLQuantize {
 
   static func iq4_nl(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>?, _ search: Bool, _ s: Scratch, _ out: UnsafeMutableRawPointer) -> Bool {
     let d = iq4Scale(x, w, 32, search: search, roundF16: true, codes: s.codes)
-    packHalves(s.codes, bias: 0, out + 2)
+    pack(.iq4_nl, s.codes, out)
     return putF16(d, out, 0)
   }
 
@@ -413,7 +435,7 @@ enum GGMLQuantize {
     }
     (out + 2).storeBytes(of: high.littleEndian, as: UInt16.self)
     for j in 0..<4 { byte(out, 4 + j, low[j]) }
-    for j in 0..<8 { packHalves(s.codes + 32 * j, bias: 0, out + 8 + 16 * j) }
+    pack(.iq4_xs, s.codes, out)
     return putF16(d, out, 0)
   }
 }
