@@ -59,7 +59,7 @@ public struct QuantRecipe: Equatable, Sendable {
 
   /// What the recipe gives one tensor: a scheme, with the reason for a
   /// fallback when there is one, or why the tensor keeps its precision.
-  public enum Choice: Equatable {
+  public enum Choice: Equatable, Sendable {
     case quantize(QuantScheme, fallback: String?)
     case keep(String)
   }

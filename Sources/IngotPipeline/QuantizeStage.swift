@@ -92,9 +92,15 @@ public struct QuantizeStage: TensorStage {
   /// head tensor): a ggml recipe then gives it the head's type.
   public var tiedOutput = false
 
-  /// What a tensor gets: the run's scheme, or the recipe's choice.
+  /// Per tensor, a choice made before the run (`--target-bpw`), over the
+  /// scheme and recipe; and the policy it came from, for the report.
+  public var assignments: [String: QuantRecipe.Choice] = [:]
+  public var budgetPlan: JSONValue? = nil
+
+  /// What a tensor gets: an assignment, the run's scheme, or the recipe's choice.
   func choice(_ t: SourceTensor) -> QuantRecipe.Choice {
-    recipe?.choice(for: t.name, shape: t.shape, base: scheme, layers: layers, tiedOutput: tiedOutput) ?? .quantize(scheme, fallback: nil)
+    if let a = assignments[t.name] { return a }
+    return recipe?.choice(for: t.name, shape: t.shape, base: scheme, layers: layers, tiedOutput: tiedOutput) ?? .quantize(scheme, fallback: nil)
   }
 
   /// The scheme tensor `name` gets (for reports; shape-independent choices).
@@ -182,6 +188,9 @@ public struct QuantizeStage: TensorStage {
   }
 
   public func summary(_ tensors: [(input: SourceTensor, output: SourceTensor, measured: JSONValue?)]) -> JSONValue? {
-    QuantReport.report(scheme: scheme, policy: policy, tensors: tensors, keepReason: keepReason)
+    let report = QuantReport.report(scheme: scheme, policy: policy, tensors: tensors, keepReason: keepReason)
+    guard let plan = budgetPlan, var o = report.objectValue else { return report }
+    o["policy"] = plan
+    return .object(o)
   }
 }

@@ -22,6 +22,10 @@ public final class Weights {
   /// Sees every linear layer's input while set (`ingot calibrate`).
   public var observer: ActivationStats? = nil
 
+  /// Values that stand in for a tensor's own (a sensitivity measurement:
+  /// one tensor quantized, the rest as stored).
+  public var overrides: [String: [Float]] = [:]
+
   /// Set while `checkingBehind` verified every payload up front.
   var verifiedUpFront = false
 
@@ -95,6 +99,7 @@ public final class Weights {
 
   /// The tensor's values as f32, row-major.
   public func load(_ name: String) throws -> [Float] {
+    if let o = overrides[name] { return o }
     guard let i = index[name] else { throw RuntimeError.inFile(path, .missingTensor(name)) }
     let t = source.tensors[i]
     guard let n = elementCount(t.shape) else { throw RuntimeError.inFile(path, .unsupported("\(name): shape \(t.shape) overflows")) }

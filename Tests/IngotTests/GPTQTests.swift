@@ -186,3 +186,57 @@ import Testing
     #expect(throws: PipelineError.self) { try int4.run() }
   }
 }
+
+/// `quantize --target-bpw`: the plan stays within the budget, spends it
+/// where the measured error falls most, and the file's measured error,
+/// recorded beside the prediction, is close to it.
+@Suite struct SizeBudgetTests {
+  @Test func budgetIsMetAndChecked() throws {
+    let tmp = TempDir()
+    defer { tmp.cleanup() }
+    _ = try ConvertAction(sources: [Fixtures.path("arch/bert")], output: tmp.file("b.ingot")).run()
+    let lines = (0..<48).map { "line \($0): the quick brown fox jumps over the lazy dog near the river bank" }
+    try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: tmp.file("t.txt")))
+    var cal = CalibrateAction(model: tmp.file("b.ingot"), textPath: tmp.file("t.txt"), output: tmp.file("c.ingot"))
+    cal.hessian = true
+    _ = try cal.run()
+    func run(_ bpw: Double, _ name: String, in dir: TempDir? = nil) throws -> QuantizeAction.Planned {
+      var a = QuantizeAction(sources: [tmp.file("b.ingot")], output: (dir ?? tmp).file(name), scheme: try QuantScheme(family: "iq4_nl", options: QuantOptions(), search: true))
+      a.calibration = tmp.file("c.ingot")
+      a.method = .gptq
+      var budget = SizeBudget(target: .bitsPerWeight(bpw))
+      budget.sequences = 8
+      budget.candidates = [.iq4_nl, .q5_0, .q8_0]
+      a.budget = budget
+      return try a.runPlanned()
+    }
+    let tight = try run(4.6, "t.ingot"), loose = try run(7, "l.ingot")
+    for (p, bpw) in [(tight, 4.6), (loose, 7.0)] {
+      let plan = try #require(p.plan)
+      #expect(plan.bitsPerWeight <= bpw)
+      // The written tensors are the plan's: their payloads add up to it.
+      let report = QuantizeAction.report(p.outcome)
+      #expect(report["summary"]?["quantized_bytes_after"]?.intValue.map(Int.init) ?? -1 <= plan.plannedBytes)
+      #expect(report["policy"]?["tensors"]?.arrayValue?.count == plan.rows.count)
+      // Each choice is on its tensor's hull; every option was measured.
+      for r in plan.rows { #expect(r.options.count >= 1 && r.chosen < r.options.count) }
+      let measured = try #require(p.measured)
+      #expect(measured > 0 && measured < 2 * plan.predicted + 1e-6 && measured > plan.predicted / 2, "measured \(measured), predicted \(plan.predicted)")
+      let step = try #require(p.outcome.header.provenance.last)
+      #expect(step.operation == "validate")
+      #expect(step.parameters["predicted_error"]?.doubleValue == plan.predicted)
+      #expect(step.parameters["measured_error"]?.doubleValue == measured)
+    }
+    // More budget, less predicted error and more bits.
+    #expect(try #require(loose.plan).predicted < (try #require(tight.plan)).predicted)
+    #expect(try #require(loose.plan).bitsPerWeight > (try #require(tight.plan)).bitsPerWeight)
+    // Deterministic: the same inputs give the same bytes (the check's step
+    // names the file it rewrote, so the same name, in another folder).
+    let other = TempDir()
+    defer { other.cleanup() }
+    _ = try run(4.6, "t.ingot", in: other)
+    #expect(try readFile(tmp.file("t.ingot")) == readFile(other.file("t.ingot")))
+    // A budget below the cheapest mix is refused.
+    #expect(throws: PipelineError.self) { try run(3, "x.ingot") }
+  }
+}

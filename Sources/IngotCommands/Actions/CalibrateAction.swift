@@ -139,6 +139,18 @@ public struct CalibrateAction: Sendable {
     }
     let layerCount = tensors.count
     tensors += spilled
+    // The token ids themselves (i32), so that what calibrated the model can
+    // be replayed without the tokenizer: `quantize --target-bpw` measures
+    // sensitivity on them.
+    func int32Bytes(_ v: [Int]) -> [UInt8] {
+      var b: [UInt8] = []
+      b.reserveCapacity(v.count * 4)
+      for x in v { withUnsafeBytes(of: Int32(truncatingIfNeeded: x).littleEndian) { b.append(contentsOf: $0) } }
+      return b
+    }
+    let ids = int32Bytes(kept.flatMap { $0 }), lengths = int32Bytes(kept.map(\.count))
+    tensors.append((SourceTensor(name: CalibrationTokens.ids, dtype: .i32, shape: [ids.count / 4], byteCount: ids.count), .bytes(ids)))
+    tensors.append((SourceTensor(name: CalibrationTokens.lengths, dtype: .i32, shape: [kept.count], byteCount: lengths.count), .bytes(lengths)))
     let tokenCount = entries.values.map(\.tokens).max() ?? 0
     let metadata: [String: String] = [
       "calibration/model_digest": reader.header.modelDigest, "calibration/text_sha256": Digest.sha256Hex(text),

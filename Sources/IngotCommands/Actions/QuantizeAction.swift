@@ -33,6 +33,8 @@ public struct QuantizeAction: Sendable {
   public var method: CalibrationMethod = .imatrix
   /// GPTQ's damping (fraction of the Hessian's mean diagonal).
   public var damping = GPTQ.defaultDamping
+  /// `--target-bpw` / `--target-size`: per-tensor types chosen by measured sensitivity.
+  public var budget: SizeBudget?
 
   public init(sources: [String], output: String, scheme: QuantScheme, policy: QuantPolicy = QuantPolicy(), force: Bool = false,
               note: String? = nil, timestamp: String? = nil) {
@@ -45,7 +47,17 @@ public struct QuantizeAction: Sendable {
     self.timestamp = timestamp
   }
 
-  public func run(progress: ProgressBar? = nil) throws -> Pipeline.Outcome {
+  /// What a run wrote, with the size budget's plan and its check when there was one.
+  public struct Planned {
+    public var outcome: Pipeline.Outcome
+    public var plan: SizeBudget.Plan?
+    /// The plan's metric measured on the written file (same sequences).
+    public var measured: Double?
+  }
+
+  public func run(progress: ProgressBar? = nil) throws -> Pipeline.Outcome { try runPlanned(progress: progress).outcome }
+
+  public func runPlanned(progress: ProgressBar? = nil) throws -> Planned {
     let source = try Inputs.open(sources)
     if let recipe, !recipe.isGGML, scheme.kind != MLXAffineCodec.kind {
       throw PipelineError.usage("--recipe \(recipe.name) mixes MLX bit widths: it needs --scheme mlx (or --for mlx)")
@@ -88,12 +100,65 @@ public struct QuantizeAction: Sendable {
       calibrationParameters = .object(named)
     }
     stage.tiedOutput = !source.tensors.contains { Architectures.isOutputHead($0.name) }
+    var plan: SizeBudget.Plan? = nil
+    var sequences: [[Int]] = []
+    if let budget {
+      guard let calibration else { throw PipelineError.usage("--target-bpw and --target-size measure on the calibration sequences: give --calibration STATS") }
+      guard scheme.kind == GGMLBlockCodec.kind, recipe == nil else { throw PipelineError.usage("--target-bpw and --target-size choose among ggml types: give no --recipe, and a ggml --scheme or none") }
+      guard let s = try CalibrationTokens.read(try ContainerReader(path: calibration)) else {
+        throw PipelineError.usage("\(calibration) holds no token sequences: make it again with this version of `ingot calibrate`")
+      }
+      sequences = s
+      let weights = Weights(source)
+      weights.verifyDigests = verify
+      let p = try budget.plan(weights: weights, source: source, stage: stage, sequences: sequences, progress: ProgressBar.make("measure"))
+      for row in p.rows {
+        if let t = row.choice.type {
+          stage.assignments[row.name] = .quantize(try QuantScheme(family: t.description.lowercased(), options: QuantOptions(), search: scheme.search), fallback: nil)
+        } else {
+          stage.assignments[row.name] = .keep("kept by the size budget: \(row.reason)")
+        }
+      }
+      stage.budgetPlan = p.json
+      plan = p
+    }
     var parameters = scheme.parameters.merging(policy.parameters) { a, _ in a }
+    if let budget, let plan {
+      var b: [String: JSONValue] = [
+        "candidates": .array(budget.candidates.map { .string($0.description) }), "sequences": .int(Int64(min(budget.sequences, sequences.count))),
+        "metric": .string(plan.metric), "predicted_error": .number(plan.predicted),
+      ]
+      switch budget.target {
+      case .bitsPerWeight(let v): b["target_bits_per_weight"] = .number(v)
+      case .bytes(let v): b["target_bytes"] = .int(Int64(v))
+      }
+      parameters["budget"] = .object(b)
+    }
     if let recipe { parameters["recipe"] = .string(recipe.name) }
     if let calibrationParameters { parameters["calibration"] = calibrationParameters }
     var options = Pipeline.Options(operation: "quantize", parameters: parameters, force: force, note: note, timestamp: timestamp)
     options.verifyInputs = verify
-    return try Pipeline(source: source, stages: [stage], options: options).run(to: output, progress: progress)
+    let outcome = try Pipeline(source: source, stages: [stage], options: options).run(to: output, progress: progress)
+    guard let plan, let budget else { return Planned(outcome: outcome, plan: nil, measured: nil) }
+    // The check: the written file, measured as the plan measured each
+    // tensor, recorded as a validate step beside the prediction.
+    let inputs = Array(sequences.prefix(budget.sequences))
+    let bw = Weights(source), cw = Weights(try ContainerReader(path: output))
+    bw.verifyDigests = false
+    let bm = try Models.load(bw), cm = try Models.load(cw)
+    let measured = SizeBudget.error(base: try bm.run(inputs), got: try cm.run(inputs), dim: bm.outputDim, encoder: bm.outputKind != "logits")
+    var step = Pipeline.Options(
+      operation: "validate",
+      parameters: [
+        "base_model_digest": .string(source.inputModelDigest ?? ""), "inputs_sha256": .string(Validation.digest(inputs)),
+        "sequences": .int(Int64(inputs.count)), "metric": .string(plan.metric),
+        "predicted_error": .number(plan.predicted), "measured_error": .number(measured),
+      ])
+    step.extraMetrics = ["validate": .object(["predicted_error": .number(plan.predicted), "measured_error": .number(measured)])]
+    let recorded = try Pipeline(source: try ContainerReader(path: output), stages: [], options: step).run(replacing: output)
+    var final = outcome
+    final.header = recorded.header
+    return Planned(outcome: final, plan: plan, measured: measured)
   }
 
   /// The report (also in the provenance step).

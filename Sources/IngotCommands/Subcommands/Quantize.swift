@@ -40,6 +40,18 @@ extension IngotCommand {
     @Option(help: "--method gptq: damping added to the Gram matrix's diagonal, as a fraction of its mean (default 0.01).")
     var damping: Double = GPTQ.defaultDamping
 
+    @Option(help: "A size budget in bits per weight over the quantized tensors: each tensor's ggml type (or keeping it) chosen by its measured effect on the output (needs --calibration).")
+    var targetBpw: Double?
+
+    @Option(help: "A size budget for all tensor bytes (20MB, 20MiB, 20000000), chosen as --target-bpw chooses.")
+    var targetSize: String?
+
+    @Option(help: "--target-bpw/--target-size: the ggml types tried, comma-separated (default iq4_xs,iq4_nl,q5_0,q5_k,q6_k,q8_0; keeping a tensor is always tried).")
+    var candidates: String?
+
+    @Option(help: "--target-bpw/--target-size: calibration sequences the sensitivity is measured on (default 32).")
+    var sensitivitySequences = 32
+
     @Flag(help: "int4 codes: symmetric (−8…7, f16 scale) or asymmetric (0…15, scale and minimum; default).")
     var mode: Mode = .asymmetric
 
@@ -61,6 +73,43 @@ extension IngotCommand {
     @Option(help: "Write the report as JSON to this file.")
     var report: String?
 
+    func budget() throws -> SizeBudget? {
+      let target: SizeBudget.Target
+      switch (targetBpw, targetSize) {
+      case (nil, nil): return nil
+      case (let b?, nil):
+        guard b > 0, b.isFinite else { throw PipelineError.usage("--target-bpw must be positive") }
+        target = .bitsPerWeight(b)
+      case (nil, let s?):
+        guard let bytes = Self.parseSize(s) else { throw PipelineError.usage("--target-size: '\(s)' is not a size (20MB, 20MiB, 20000000)") }
+        target = .bytes(bytes)
+      default: throw PipelineError.usage("give --target-bpw or --target-size, not both")
+      }
+      var budget = SizeBudget(target: target)
+      guard sensitivitySequences > 0 else { throw PipelineError.usage("--sensitivity-sequences must be positive") }
+      budget.sequences = sensitivitySequences
+      if let candidates {
+        budget.candidates = try candidates.split(separator: ",").map { name in
+          let families = GGMLBlockCodec.families
+          guard families.contains(name.lowercased()), let t = GGMLType.allCases.first(where: { $0.description.lowercased() == name.lowercased() }) else {
+            throw PipelineError.usage("--candidates: '\(name)' is not one of \(families.joined(separator: ", "))")
+          }
+          return t
+        }
+      }
+      return budget
+    }
+
+    /// 20MB (10⁶), 20MiB (2²⁰), 20KB, 1.5GB or plain bytes.
+    static func parseSize(_ s: String) -> Int? {
+      let units: [(String, Double)] = [("GiB", 1_073_741_824), ("MiB", 1_048_576), ("KiB", 1024), ("GB", 1e9), ("MB", 1e6), ("KB", 1e3), ("B", 1)]
+      for (u, f) in units where s.hasSuffix(u) {
+        guard let v = Double(s.dropLast(u.count).trimmingCharacters(in: .whitespaces)), v > 0 else { return nil }
+        return Int(v * f)
+      }
+      return Int(s).flatMap { $0 > 0 ? $0 : nil }
+    }
+
     enum CalibrationMethodChoice: String, ExpressibleByArgument, CaseIterable {
       case imatrix, gptq
       var method: CalibrationMethod { CalibrationMethod(rawValue: rawValue)! }  // audited: the same raw values
@@ -78,6 +127,7 @@ extension IngotCommand {
       } ?? nil
       switch (scheme, target) {
       case (nil, nil) where ggmlRecipe != nil: family = ggmlRecipe!  // audited: checked in the pattern
+      case (nil, nil) where targetBpw != nil || targetSize != nil: family = "iq4_nl"
       case (let s?, nil): family = s.family
       case (nil, .mlx?), (.some(SchemeChoice.mlx), .mlx?): family = MLXAffineCodec.family
       case (let s?, .mlx?): throw PipelineError.usage("--for mlx quantizes with --scheme mlx, not \(s.family)")
@@ -102,10 +152,12 @@ extension IngotCommand {
         force: out.force, note: provenance.note, timestamp: provenance.timestamp)
       action.recipe = recipe
       action.calibration = calibration
+      action.budget = try budget()
       action.method = method.method
       action.damping = damping
       action.verify = check.verify
-      let outcome = try action.run(progress: ProgressBar.make("quantize"))
+      let planned = try action.runPlanned(progress: ProgressBar.make("quantize"))
+      let outcome = planned.outcome
       let report = QuantizeAction.report(outcome)
       if let path = self.report {
         try Data(CanonicalJSON.encode(report) + [0x0A]).write(to: URL(fileURLWithPath: path))
@@ -114,6 +166,10 @@ extension IngotCommand {
         printJSON(report)
       } else {
         print(QuantizeAction.table(report))
+        if let plan = planned.plan, let measured = planned.measured {
+          print(plan.table)
+          print("predicted \(plan.metric) \(QuantizeAction.sci(.number(plan.predicted))); measured on the file \(QuantizeAction.sci(.number(measured))) (recorded as a validate step)")
+        }
         print("wrote \(outcome.path): model digest \(outcome.header.modelDigest)")
       }
     }
