@@ -137,7 +137,10 @@ public struct QuantizeStage: TensorStage {
   }
 
   public func apply(from: SourceTensor, to: SourceTensor, input: UnsafeRawBufferPointer, output: UnsafeMutableRawBufferPointer) throws -> JSONValue? {
-    guard let codec = try QuantCodecs.layout(to.encoding, dtype: to.dtype, shape: to.shape) else { return nil }
+    guard let stored = try QuantCodecs.layout(to.encoding, dtype: to.dtype, shape: to.shape) else { return nil }
+    // The scheme's own codec: it may carry fit options the header does not store (HQQ).
+    let planned = try? scheme(for: from).layout(dtype: from.dtype, shape: from.shape).get()
+    let codec = planned.flatMap { $0.encoding == stored.encoding ? $0 : nil } ?? stored
     let n = codec.rows * codec.cols
     let values = UnsafeMutableBufferPointer<Float>.allocate(capacity: n)
     defer { values.deallocate() }

@@ -76,6 +76,9 @@ public struct QuantOptions: Equatable, Sendable {
   public var bits: Int?
   /// The `--scheme` value, for a codec that answers several (ggml: q4_k …).
   public var variant: String?
+  /// HQQ's data-free zero-point fit instead of the squared-error search
+  /// (ggml's affine types: `--method hqq`).
+  public var hqq = false
   public init(groupSize: Int? = nil, symmetric: Bool = false, scales: String? = nil, bits: Int? = nil, variant: String? = nil) {
     self.variant = variant
     self.groupSize = groupSize

@@ -67,6 +67,7 @@ public struct QuantScheme: Equatable, Sendable {
     if let g = options.groupSize { p["group_size"] = .int(Int64(g)) }
     if let b = options.bits { p["bits"] = .int(Int64(b)) }
     if let v = options.variant { p["type"] = .string(v) }
+    if options.hqq { p["fit"] = "hqq" }
     return p
   }
 }

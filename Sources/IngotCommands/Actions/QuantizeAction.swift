@@ -12,6 +12,8 @@ public enum CalibrationMethod: String, CaseIterable, Sendable {
   case imatrix
   /// That, and each rounding error compensated through the input's Gram matrix.
   case gptq
+  /// Data-free: HQQ's zero-point fit (no stats).
+  case hqq
 }
 
 /// `ingot quantize`: int8 / int4 with every tensor's error measured.
@@ -65,9 +67,19 @@ public struct QuantizeAction: Sendable {
     if let recipe, recipe.isGGML, scheme.kind != GGMLBlockCodec.kind {
       throw PipelineError.usage("--recipe \(recipe.name) mixes ggml types: give no --scheme, or a ggml one (q4_k …)")
     }
+    if calibration == nil && method == .gptq { throw PipelineError.usage("--method gptq needs --calibration STATS") }
+    var scheme = self.scheme
+    if method == .hqq {
+      guard calibration == nil else { throw PipelineError.usage("--method hqq is data-free: give no --calibration") }
+      guard scheme.kind == GGMLBlockCodec.kind, recipe == nil, budget == nil else {
+        throw PipelineError.usage("--method hqq fits the ggml affine types (--scheme q4_1, q5_1, q4_k or q5_k), without --recipe or a size budget")
+      }
+      scheme.options.hqq = true
+      do { try scheme.codec.validate(scheme.options) } catch { throw PipelineError.usage(error.description) }
+    }
     var stage = QuantizeStage(scheme: scheme, policy: policy, recipe: recipe, layers: QuantRecipe.layerCount(source.tensors.map(\.name)))
     var calibrationParameters: JSONValue? = nil
-    if calibration == nil && method != .imatrix { throw PipelineError.usage("--method \(method.rawValue) needs --calibration STATS") }
+
     if let calibration {
       guard scheme.codec.weighsImportance(scheme.options) else {
         throw PipelineError.usage("--calibration weighs the search of the ggml types (--scheme q4_k …, --recipe q4_k_m) and of int4 with f16 scales; \(scheme.name) does not use it yet")

@@ -13,6 +13,8 @@ public struct GGMLBlockCodec: QuantCodec {
   /// One `--scheme` per type ggml quantizes into.
   public static var families: [String] { GGMLQuantize.quantizable.map { $0.description.lowercased() } }
   public let type: GGMLType
+  /// Fit with HQQ (GGMLQuantize.hqqTypes); not stored: the bytes say all a reader needs.
+  public var hqq = false
   public let rows: Int
   public let cols: Int
   public var groupSize: Int { type.block.elements }
@@ -49,6 +51,9 @@ public struct GGMLBlockCodec: QuantCodec {
     guard o.scales == nil, o.bits == nil, !o.symmetric else {
       throw .combination(kind: o.variant ?? "ggml", reason: "ggml types have fixed layouts: no --scales, --bits or --symmetric")
     }
+    if o.hqq, let t = type(o), !GGMLQuantize.hqqTypes.contains(t) {
+      throw .combination(kind: o.variant ?? "ggml", reason: "HQQ fits an affine zero point: Q4_1, Q5_1, Q4_K or Q5_K")
+    }
   }
   public static func schemeName(_ o: QuantOptions) -> String { type(o)?.description ?? "ggml" }
   public static func fit(_ o: QuantOptions, rows: Int, cols: Int) -> Result<Self, KeepReason> {
@@ -56,7 +61,9 @@ public struct GGMLBlockCodec: QuantCodec {
     guard cols % t.block.elements == 0 else {
       return .failure(KeepReason("row length \(cols) is not a multiple of \(t)'s block of \(t.block.elements)"))
     }
-    return .success(Self(type: t, rows: rows, cols: cols))
+    var codec = Self(type: t, rows: rows, cols: cols)
+    codec.hqq = o.hqq && GGMLQuantize.hqqTypes.contains(t)
+    return .success(codec)
   }
 
   public func quantizeRows(_ rows: Range<Int>, _ values: UnsafeBufferPointer<Float>, search: Bool, name: String, into base: UnsafeMutableRawPointer) throws(QuantError) {
@@ -76,7 +83,7 @@ public struct GGMLBlockCodec: QuantCodec {
     defer { scratch.deallocate() }
     for r in rows {
       let row = try Kernels.row(values, r, cols, name: name)
-      guard GGMLQuantize.row(type, row.baseAddress!, cols, search: search, importance: importance, scratch, into: base + r * rowBytes) else {  // audited: cols > 0
+      guard GGMLQuantize.row(type, row.baseAddress!, cols, search: search, importance: importance, hqq: hqq, scratch, into: base + r * rowBytes) else {  // audited: cols > 0
         throw .outOfRange(tensor: name, row: r)
       }
     }

@@ -30,8 +30,8 @@ enum GGMLQuantize {
   /// Quantizes `n` values (whole blocks) of `x` into `out`, each value's
   /// error weighted by `w` (its input channel's importance) when given.
   /// False when a stored scale would not fit in f16.
-  static func row(_ type: GGMLType, _ x: UnsafePointer<Float>, _ n: Int, search: Bool, importance w: UnsafePointer<Float>? = nil, _ s: Scratch,
-                  into out: UnsafeMutableRawPointer) -> Bool {
+  static func row(_ type: GGMLType, _ x: UnsafePointer<Float>, _ n: Int, search: Bool, importance w: UnsafePointer<Float>? = nil, hqq: Bool = false,
+                  _ s: Scratch, into out: UnsafeMutableRawPointer) -> Bool {
     let (elements, bytes) = type.block
     var ok = true
     for b in 0..<(n / elements) {
@@ -39,11 +39,11 @@ enum GGMLQuantize {
       switch type {
       case .q8_0: ok = q8_0(xb, wb, search, s, ob) && ok
       case .q4_0: ok = q4_0(xb, wb, search, s, ob) && ok
-      case .q4_1: ok = q4_1(xb, wb, search, s, ob) && ok
+      case .q4_1: ok = q4_1(xb, wb, search, s, ob, hqq: hqq) && ok
       case .q5_0: ok = q5_0(xb, wb, search, s, ob) && ok
-      case .q5_1: ok = q5_1(xb, wb, search, s, ob) && ok
-      case .q4_K: ok = kAffine(xb, wb, levels: 15, search, s, ob) && ok
-      case .q5_K: ok = kAffine(xb, wb, levels: 31, search, s, ob) && ok
+      case .q5_1: ok = q5_1(xb, wb, search, s, ob, hqq: hqq) && ok
+      case .q4_K: ok = kAffine(xb, wb, levels: 15, search, s, ob, hqq: hqq) && ok
+      case .q5_K: ok = kAffine(xb, wb, levels: 31, search, s, ob, hqq: hqq) && ok
       case .q6_K: ok = q6_K(xb, wb, search, s, ob) && ok
       case .iq4_nl: ok = iq4_nl(xb, wb, search, s, ob) && ok
       case .iq4_xs: ok = iq4_xs(xb, wb, search, s, ob) && ok
@@ -140,9 +140,13 @@ enum GGMLQuantize {
     return GroupKernels.symmetric(x, n, qmin: qmin, qmax: qmax, search: search, roundF16: roundF16, codes: s.codes, scratch: s.work)
   }
 
-  /// An affine fit, weighted when importances are given.
+  /// The types `--method hqq` fits (an affine zero point to optimise).
+  static let hqqTypes: [GGMLType] = [.q4_1, .q5_1, .q4_K, .q5_K]
+
+  /// An affine fit, weighted when importances are given; HQQ's when asked.
   @inline(__always) static func affine(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>?, _ n: Int, levels: Float, _ search: Bool,
-                                        rounding: ScaleRounding, nonPositiveMin: Bool, _ s: Scratch) -> AffineFit {
+                                        rounding: ScaleRounding, nonPositiveMin: Bool, _ s: Scratch, hqq: Bool = false) -> AffineFit {
+    if hqq { return HQQKernels.asymmetric(x, n, rounding: rounding, levels: levels, nonPositiveMin: nonPositiveMin, codes: s.codes) }
     if let w {
       return WeightedKernels.asymmetric(x, w, n, search: search, rounding: rounding, levels: levels, nonPositiveMin: nonPositiveMin, codes: s.codes, scratch: s.work)
     }
@@ -167,14 +171,14 @@ enum GGMLQuantize {
     return putF16(d, out, 0)
   }
 
-  static func q4_1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>?, _ search: Bool, _ s: Scratch, _ out: UnsafeMutableRawPointer) -> Bool {
-    let f = affine(x, w, 32, levels: 15, search, rounding: .f16, nonPositiveMin: false, s)
+  static func q4_1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>?, _ search: Bool, _ s: Scratch, _ out: UnsafeMutableRawPointer, hqq: Bool = false) -> Bool {
+    let f = affine(x, w, 32, levels: 15, search, rounding: .f16, nonPositiveMin: false, s, hqq: hqq)
     pack(.q4_1, s.codes, out)
     return putF16(f.scale, out, 0) && putF16(f.min, out, 2)
   }
 
-  static func q5_1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>?, _ search: Bool, _ s: Scratch, _ out: UnsafeMutableRawPointer) -> Bool {
-    let f = affine(x, w, 32, levels: 31, search, rounding: .f16, nonPositiveMin: false, s)
+  static func q5_1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>?, _ search: Bool, _ s: Scratch, _ out: UnsafeMutableRawPointer, hqq: Bool = false) -> Bool {
+    let f = affine(x, w, 32, levels: 31, search, rounding: .f16, nonPositiveMin: false, s, hqq: hqq)
     pack(.q5_1, s.codes, out)
     return putF16(f.scale, out, 0) && putF16(f.min, out, 2)
   }
@@ -190,11 +194,12 @@ enum GGMLQuantize {
   /// sixteen values go to 6-bit integers under the f16 super-scales d =
   /// max scale / 63 and dmin = max m / 63; then every code is re-rounded
   /// under the sub-block's stored d·sc and dmin·m.
-  static func kAffine(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>?, levels: Float, _ search: Bool, _ s: Scratch, _ out: UnsafeMutableRawPointer) -> Bool {
+  static func kAffine(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>?, levels: Float, _ search: Bool, _ s: Scratch, _ out: UnsafeMutableRawPointer,
+                      hqq: Bool = false) -> Bool {
     let scales = s.fits, mins = s.fits + 8
     var maxScale: Float = 0, maxMin: Float = 0
     for j in 0..<8 {
-      let f = affine(x + 32 * j, w.map { $0 + 32 * j }, 32, levels: levels, search, rounding: .none, nonPositiveMin: true, s)
+      let f = affine(x + 32 * j, w.map { $0 + 32 * j }, 32, levels: levels, search, rounding: .none, nonPositiveMin: true, s, hqq: hqq)
       scales[j] = max(0, f.scale)
       mins[j] = max(0, -f.min)
       maxScale = max(maxScale, scales[j])
@@ -205,7 +210,8 @@ enum GGMLQuantize {
     for j in 0..<8 {
       sc[j] = d > 0 ? UInt8(roundClamp(scales[j] / d, 0, 63)) : 0
       mn[j] = dmin > 0 ? UInt8(roundClamp(mins[j] / dmin, 0, 63)) : 0
-      if search { refineK(x + 32 * j, w.map { $0 + 32 * j }, levels: levels, d: d, dmin: dmin, sc: &sc[j], mn: &mn[j], s) }
+      // HQQ's fit stands as it is (its ℓp objective, not refineK's squared error).
+      if search && !hqq { refineK(x + 32 * j, w.map { $0 + 32 * j }, levels: levels, d: d, dmin: dmin, sc: &sc[j], mn: &mn[j], s) }
       affineCodes(x + 32 * j, 32, d: d * Float(sc[j]), m: dmin * Float(mn[j]), levels: levels, s.codes + 32 * j)
     }
     let ok = putF16(d, out, 0) && putF16(dmin, out, 2)
