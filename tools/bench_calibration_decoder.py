@@ -13,7 +13,9 @@ the second half. Both sides start from the same f32 weights and text:
 - ingot: `convert`, `calibrate --hessian`, then `quantize --target-size`
   set to llama.cpp's tensor bytes, `--method gptq`, embeddings and head
   quantized too (as llama.cpp does), then `export --to gguf`; and, for
-  reference, ingot's own `--recipe q4_k_m` with `--calibration` (imatrix).
+  reference, ingot's own `--recipe q4_k_m` with `--calibration` (imatrix,
+  GPTQ, AWQ), and Q4_0 over the block matrices alone (embeddings and head
+  kept: larger files, to compare the methods with each other).
 Every GGUF is scored by `llama-perplexity --kl-divergence` against the f32
 base's logits on the evaluation text (ctx 256, 2 threads).
 """
@@ -79,6 +81,10 @@ def main():
                                                           "--embeddings", "quantize", "--output-head", "quantize"]),
         ("ingot --recipe q4_k_m, imatrix", ["--recipe", "q4_k_m", "--calibration", stats]),
         ("ingot --recipe q4_k_m, GPTQ", ["--recipe", "q4_k_m", "--calibration", stats, "--method", "gptq"]),
+        ("ingot --recipe q4_k_m, AWQ", ["--recipe", "q4_k_m", "--calibration", stats, "--method", "awq"]),
+        ("ingot Q4_0, imatrix (block matrices only)", ["--scheme", "q4_0", "--calibration", stats]),
+        ("ingot Q4_0, AWQ (block matrices only)", ["--scheme", "q4_0", "--calibration", stats, "--method", "awq"]),
+        ("ingot Q4_0, GPTQ (block matrices only)", ["--scheme", "q4_0", "--calibration", stats, "--method", "gptq"]),
     ]
     for label, args in variants:
         slug = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")

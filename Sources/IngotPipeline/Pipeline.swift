@@ -187,7 +187,8 @@ public struct Pipeline {
     var owned: [UnsafeMutableRawBufferPointer] = []
     defer { owned.forEach { $0.deallocate() } }
     var measured = [JSONValue?](repeating: nil, count: stages.count)
-    for (k, stage) in stages.enumerated() where chain[k + 1] != chain[k] {
+    // A stage may rewrite a tensor's values in place (keepsPayload false with the same layout: AWQ's norms).
+    for (k, stage) in stages.enumerated() where chain[k + 1] != chain[k] || !stage.keepsPayload(chain[k], chain[k + 1]) {
       changed[stage.name, default: []].append(chain[0].name)
       guard !stage.keepsPayload(chain[k], chain[k + 1]) else { continue }
       let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(chain[k + 1].byteCount, 1), alignment: 64)

@@ -88,6 +88,17 @@ public struct QuantizeStage: TensorStage {
   public var gptq = false
   public var damping = GPTQ.defaultDamping
 
+  /// AWQ: per weight, the scale s of each input column (quantized as W·diag(s));
+  /// per norm, the same s it is divided by, so that the model computes what
+  /// it did (AWQPlan). `plusOneNorms`: the norm multiplies by 1 + w (Gemma).
+  public var columnScales: [String: [Float]] = [:]
+  public var normScales: [String: [Float]] = [:]
+  public var plusOneNorms = false
+
+  public func keepsPayload(_ from: SourceTensor, _ to: SourceTensor) -> Bool {
+    normScales[from.name] == nil && Pipeline.samePayload(from, to)
+  }
+
   /// Whether the token embedding doubles as the output head (no separate
   /// head tensor): a ggml recipe then gives it the head's type.
   public var tiedOutput = false
@@ -137,6 +148,14 @@ public struct QuantizeStage: TensorStage {
   }
 
   public func apply(from: SourceTensor, to: SourceTensor, input: UnsafeRawBufferPointer, output: UnsafeMutableRawBufferPointer) throws -> JSONValue? {
+    if let s = normScales[from.name], to.encoding.isRaw, s.count == from.byteCount / max(1, from.dtype.bits / 8) {
+      // The norm AWQ folded its scales into: w/s (or (1 + w)/s − 1), in the tensor's dtype.
+      var v = [Float](repeating: 0, count: s.count)
+      v.withUnsafeMutableBytes { FloatConversion.convert(count: s.count, from: from.dtype, to: .f32, input: input, output: $0) }
+      for i in v.indices { v[i] = plusOneNorms ? (1 + v[i]) / s[i] - 1 : v[i] / s[i] }
+      v.withUnsafeBytes { FloatConversion.convert(count: s.count, from: .f32, to: to.dtype, input: $0, output: output) }
+      return nil
+    }
     guard let stored = try QuantCodecs.layout(to.encoding, dtype: to.dtype, shape: to.shape) else { return nil }
     // The scheme's own codec: it may carry fit options the header does not store (HQQ).
     let planned = try? scheme(for: from).layout(dtype: from.dtype, shape: from.shape).get()
@@ -145,16 +164,27 @@ public struct QuantizeStage: TensorStage {
     let values = UnsafeMutableBufferPointer<Float>.allocate(capacity: n)
     defer { values.deallocate() }
     FloatConversion.convert(count: n, from: from.dtype, to: .f32, input: input, output: UnsafeMutableRawBufferPointer(values))
-    let weights = importance[from.name].flatMap { $0.count == codec.cols ? $0 : nil }
-    let gram = try hessians?.hessian(for: from.name, cols: codec.cols)
+    var weights = importance[from.name].flatMap { $0.count == codec.cols ? $0 : nil }
+    var gram = try hessians?.hessian(for: from.name, cols: codec.cols)
+    let scales = columnScales[from.name].flatMap { $0.count == codec.cols ? $0 : nil }
+    if let scales {
+      // AWQ: W·diag(s) is what is stored; its input is x/s, so E[x²]/s² and H/(sᵢsⱼ).
+      let cols = codec.cols
+      for r in 0..<codec.rows { for c in 0..<cols { values[r * cols + c] *= scales[c] } }
+      weights = weights.map { w in (0..<cols).map { w[$0] / (scales[$0] * scales[$0]) } }
+      if var g = gram {
+        for i in 0..<cols { for j in 0..<cols { g[i * cols + j] /= scales[i] * scales[j] } }
+        gram = g
+      }
+    }
     let m: ErrorMetrics
-    var method = weights == nil ? "plain" : "imatrix"
+    var method = scales != nil ? "awq" : weights == nil ? "plain" : "imatrix"
     if gptq, let gram, let ggml = codec as? GGMLBlockCodec {
       m = try gram.withUnsafeBufferPointer { h throws(QuantError) in
         try GPTQ.quantize(UnsafeBufferPointer(values), codec: ggml, hessian: h, damping: damping, search: scheme.search, logical: to.dtype,
                           name: from.name, into: output)
       }
-      method = "gptq"
+      method = scales != nil ? "awq+gptq" : "gptq"
     } else {
       m = try Quantizer.quantize(UnsafeBufferPointer(values), codec: codec, search: scheme.search, logical: to.dtype, name: from.name, into: output,
                                  importance: weights)

@@ -291,3 +291,53 @@ import Testing
     #expect(throws: PipelineError.self) { try q41.run() }
   }
 }
+
+/// `--method awq`: the scales folded into the norms leave the model as it
+/// was (at Q8_0 the outputs move no more than without AWQ), the search never
+/// predicts a worse output error than plain quantization, and a post-norm
+/// encoder is refused.
+@Suite struct AWQTests {
+  @Test func foldKeepsTheModel() throws {
+    let tmp = TempDir()
+    defer { tmp.cleanup() }
+    _ = try ConvertAction(sources: [Fixtures.path("arch/llama3")], output: tmp.file("l.ingot")).run()
+    try Data(String(repeating: "The quick brown fox jumps over the lazy dog, and then it rests in the shade. ", count: 60).utf8)
+      .write(to: URL(fileURLWithPath: tmp.file("t.txt")))
+    var cal = CalibrateAction(model: tmp.file("l.ingot"), textPath: tmp.file("t.txt"), output: tmp.file("c.ingot"))
+    cal.ctx = 64
+    cal.hessian = true
+    _ = try cal.run()
+    func run(_ method: CalibrationMethod, _ family: String, _ out: String) throws -> Pipeline.Outcome {
+      var a = QuantizeAction(sources: [tmp.file("l.ingot")], output: tmp.file(out), scheme: try QuantScheme(family: family, options: QuantOptions(), search: true))
+      a.calibration = tmp.file("c.ingot")
+      a.method = method
+      return try a.run()
+    }
+    let awq = try run(.awq, "q8_0", "a.ingot")
+    _ = try run(.imatrix, "q8_0", "i.ingot")
+    let groups = try #require(awq.header.provenance.last?.parameters["calibration"]?["awq"]?.arrayValue)
+    #expect(!groups.isEmpty)
+    for g in groups {
+      let before = try #require(g["output_error_before"]?.doubleValue), after = try #require(g["output_error_after"]?.doubleValue)
+      #expect(after <= before && (g["alpha"]?.doubleValue ?? 0) > 0)
+    }
+    // The folded norms changed; the model's outputs did not move more than Q8_0 moves them anyway.
+    let base = try ContainerReader(path: tmp.file("l.ingot")), folded = try ContainerReader(path: tmp.file("a.ingot"))
+    let norm = try #require(groups.first?["norm"]?.stringValue)
+    #expect(base.header.tensors.first { $0.name == norm }?.digest != folded.header.tensors.first { $0.name == norm }?.digest)
+    let va = try ValidateAction(base: tmp.file("l.ingot"), candidate: tmp.file("a.ingot")).run()
+    let vi = try ValidateAction(base: tmp.file("l.ingot"), candidate: tmp.file("i.ingot")).run()
+    let ka = try #require(va.metrics["kld_mean"]), ki = try #require(vi.metrics["kld_mean"])
+    #expect(ka < 1.5 * ki + 1e-5, "AWQ at Q8_0: mean KLD \(ka); without: \(ki)")
+    // A post-norm encoder cannot take the fold.
+    _ = try ConvertAction(sources: [Fixtures.path("arch/bert")], output: tmp.file("b.ingot")).run()
+    try Data("a b c\nhello world\n".utf8).write(to: URL(fileURLWithPath: tmp.file("s.txt")))
+    var bc = CalibrateAction(model: tmp.file("b.ingot"), textPath: tmp.file("s.txt"), output: tmp.file("bc.ingot"))
+    bc.hessian = true
+    _ = try bc.run()
+    var bert = QuantizeAction(sources: [tmp.file("b.ingot")], output: tmp.file("x.ingot"), scheme: try QuantScheme(family: "q8_0", options: QuantOptions(), search: true))
+    bert.calibration = tmp.file("bc.ingot")
+    bert.method = .awq
+    #expect(throws: PipelineError.self) { try bert.run() }
+  }
+}

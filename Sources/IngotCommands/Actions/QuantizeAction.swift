@@ -14,6 +14,8 @@ public enum CalibrationMethod: String, CaseIterable, Sendable {
   case gptq
   /// Data-free: HQQ's zero-point fit (no stats).
   case hqq
+  /// Per-channel scales folded into the preceding norm (AWQPlan), then the imatrix search.
+  case awq
 }
 
 /// `ingot quantize`: int8 / int4 with every tensor's error measured.
@@ -67,7 +69,7 @@ public struct QuantizeAction: Sendable {
     if let recipe, recipe.isGGML, scheme.kind != GGMLBlockCodec.kind {
       throw PipelineError.usage("--recipe \(recipe.name) mixes ggml types: give no --scheme, or a ggml one (q4_k …)")
     }
-    if calibration == nil && method == .gptq { throw PipelineError.usage("--method gptq needs --calibration STATS") }
+    if calibration == nil && (method == .gptq || method == .awq) { throw PipelineError.usage("--method \(method.rawValue) needs --calibration STATS") }
     var scheme = self.scheme
     if method == .hqq {
       guard calibration == nil else { throw PipelineError.usage("--method hqq is data-free: give no --calibration") }
@@ -96,6 +98,10 @@ public struct QuantizeAction: Sendable {
       }
       stage.importance = table
       let grams = StatsHessians(stats)
+      if method == .awq {
+        guard !grams.isEmpty else { throw PipelineError.usage("--method awq needs Gram matrices: \(calibration) was made without `ingot calibrate --hessian`") }
+        guard budget == nil else { throw PipelineError.usage("--method awq and a size budget do not combine yet") }
+      }
       if method == .gptq {
         guard scheme.kind == GGMLBlockCodec.kind else { throw PipelineError.usage("--method gptq writes the ggml types (--scheme q4_0 …, --recipe q4_k_m), not \(scheme.name)") }
         guard !grams.isEmpty else { throw PipelineError.usage("--method gptq needs Gram matrices: \(calibration) was made without `ingot calibrate --hessian`") }
@@ -109,9 +115,21 @@ public struct QuantizeAction: Sendable {
         "text_sha256": .string(stats.metadata["calibration/text_sha256"] ?? ""), "tokens": .string(stats.metadata["calibration/tokens"] ?? ""),
       ]
       if method == .gptq { named["damping"] = .number(damping) }
+      if method == .awq { named["alphas"] = .string("0, 0.05 … 1") }
       calibrationParameters = .object(named)
     }
     stage.tiedOutput = !source.tensors.contains { Architectures.isOutputHead($0.name) }
+    var awqGroups: [AWQPlan.Group] = []
+    if method == .awq {
+      let weights = Weights(source)
+      weights.verifyDigests = verify
+      awqGroups = try AWQPlan.plan(weights: weights, source: source, stage: stage).filter { $0.alpha > 0 }
+      for g in awqGroups {
+        stage.normScales[g.norm] = g.scales
+        for m in g.members { stage.columnScales[m] = g.scales }
+      }
+      stage.plusOneNorms = try weights.config().0.normWeight == .plusOne
+    }
     var plan: SizeBudget.Plan? = nil
     var sequences: [[Int]] = []
     if let budget {
@@ -147,6 +165,10 @@ public struct QuantizeAction: Sendable {
       parameters["budget"] = .object(b)
     }
     if let recipe { parameters["recipe"] = .string(recipe.name) }
+    if var c = calibrationParameters?.objectValue, method == .awq {
+      c["awq"] = .array(awqGroups.map(\.json))
+      calibrationParameters = .object(c)
+    }
     if let calibrationParameters { parameters["calibration"] = calibrationParameters }
     var options = Pipeline.Options(operation: "quantize", parameters: parameters, force: force, note: note, timestamp: timestamp)
     options.verifyInputs = verify

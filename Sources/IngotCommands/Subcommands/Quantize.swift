@@ -34,7 +34,7 @@ extension IngotCommand {
     @Option(help: "A stats container from `ingot calibrate` on this model: each column's error in the scale search is weighed by its input's E[x²] (ggml types), and the report adds the error so weighted.")
     var calibration: String?
 
-    @Option(help: "With --calibration: imatrix (default: each column's error in the scale search weighed by its input's E[x²]) or gptq (also each rounding error compensated through the input's Gram matrix, column by column; needs stats from `ingot calibrate --hessian` and a ggml type); or, without --calibration, hqq (HQQ's data-free zero-point fit, for q4_1, q5_1, q4_k and q5_k).")
+    @Option(help: "With --calibration: imatrix (default: each column's error in the scale search weighed by its input's E[x²]) or gptq (also each rounding error compensated through the input's Gram matrix, column by column; needs stats from `ingot calibrate --hessian` and a ggml type); awq (pre-norm decoders: per-channel scales searched on the output error through the Gram matrix, folded into the norm before q/k/v and gate/up; needs --hessian stats); or, without --calibration, hqq (HQQ's data-free zero-point fit, for q4_1, q5_1, q4_k and q5_k).")
     var method: CalibrationMethodChoice = .imatrix
 
     @Option(help: "--method gptq: damping added to the Gram matrix's diagonal, as a fraction of its mean (default 0.01).")
@@ -111,7 +111,7 @@ extension IngotCommand {
     }
 
     enum CalibrationMethodChoice: String, ExpressibleByArgument, CaseIterable {
-      case imatrix, gptq, hqq
+      case imatrix, gptq, hqq, awq
       var method: CalibrationMethod { CalibrationMethod(rawValue: rawValue)! }  // audited: the same raw values
     }
 

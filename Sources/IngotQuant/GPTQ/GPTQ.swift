@@ -159,14 +159,16 @@ public enum OutputError {
       p.deallocate()
     }
     for i in 0..<(rows * cols) { d[i] = w[i] - q[i] }
-    func quadratic(_ x: UnsafePointer<Float>) -> Double {
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(cols), Int32(cols), 1, x, Int32(cols), h, Int32(cols), 0, p, Int32(cols))
-      var s = 0.0
-      for i in 0..<(rows * cols) { s += Double(x[i]) * Double(p[i]) }
-      return s
-    }
-    let signal = quadratic(w), noise = quadratic(d)
+    let signal = quadratic(w, rows: rows, cols: cols, hessian: h, scratch: p), noise = quadratic(d, rows: rows, cols: cols, hessian: h, scratch: p)
     guard noise > 0 else { return nil }
     return 10 * log10(signal / noise)
+  }
+
+  /// Σ over rows of xᵀHx (x: rows × cols); `scratch` holds rows × cols.
+  public static func quadratic(_ x: UnsafePointer<Float>, rows: Int, cols: Int, hessian h: UnsafePointer<Float>, scratch p: UnsafeMutablePointer<Float>) -> Double {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(cols), Int32(cols), 1, x, Int32(cols), h, Int32(cols), 0, p, Int32(cols))
+    var s = 0.0
+    for i in 0..<(rows * cols) { s += Double(x[i]) * Double(p[i]) }
+    return s
   }
 }
