@@ -119,16 +119,22 @@ import Testing
 
 /// `calibrate --hessian` and `quantize --method gptq` end to end.
 @Suite struct HessianCalibrationTests {
-  @Test func gramsLayerByLayer() throws {
-    let tmp = TempDir()
-    defer { tmp.cleanup() }
+  /// The llama3 fixture as l.ingot in `tmp`, and its stats (with Grams) as
+  /// c.ingot from `calibrate` on repeated prose the byte-level tokenizer reads.
+  static func calibratedLlama(_ tmp: TempDir) throws -> (CalibrateAction, CalibrateAction.Outcome) {
     _ = try ConvertAction(sources: [Fixtures.path("arch/llama3")], output: tmp.file("l.ingot")).run()
     let text = String(repeating: "The quick brown fox jumps over the lazy dog, and then it rests in the shade. ", count: 60)
     try Data(text.utf8).write(to: URL(fileURLWithPath: tmp.file("t.txt")))
     var cal = CalibrateAction(model: tmp.file("l.ingot"), textPath: tmp.file("t.txt"), output: tmp.file("c.ingot"))
     cal.ctx = 64
     cal.hessian = true
-    let r = try cal.run()
+    return (cal, try cal.run())
+  }
+
+  @Test func gramsLayerByLayer() throws {
+    let tmp = TempDir()
+    defer { tmp.cleanup() }
+    let (cal, r) = try Self.calibratedLlama(tmp)
     #expect(r.layers == 14 && r.grams == 14)
     let reader = try ContainerReader(path: tmp.file("c.ingot"))
     let stats = Weights(reader)
@@ -300,13 +306,7 @@ import Testing
   @Test func foldKeepsTheModel() throws {
     let tmp = TempDir()
     defer { tmp.cleanup() }
-    _ = try ConvertAction(sources: [Fixtures.path("arch/llama3")], output: tmp.file("l.ingot")).run()
-    try Data(String(repeating: "The quick brown fox jumps over the lazy dog, and then it rests in the shade. ", count: 60).utf8)
-      .write(to: URL(fileURLWithPath: tmp.file("t.txt")))
-    var cal = CalibrateAction(model: tmp.file("l.ingot"), textPath: tmp.file("t.txt"), output: tmp.file("c.ingot"))
-    cal.ctx = 64
-    cal.hessian = true
-    _ = try cal.run()
+    _ = try HessianCalibrationTests.calibratedLlama(tmp)
     func run(_ method: CalibrationMethod, _ family: String, _ out: String) throws -> Pipeline.Outcome {
       var a = QuantizeAction(sources: [tmp.file("l.ingot")], output: tmp.file(out), scheme: try QuantScheme(family: family, options: QuantOptions(), search: true))
       a.calibration = tmp.file("c.ingot")
