@@ -110,6 +110,32 @@ public struct DemoAction: Sendable {
       }
     }
     log("12. gguf     \(gguf): Q8_0 blocks under llama.cpp's names; converted back, all \(w1.source.tensors.count) tensors hold the same values bit for bit")
+    // Calibration: E[x²] and Gram matrices on a text, then Q4_0 with the
+    // weighted search and with GPTQ, each measured against the original on
+    // the same text (mean KL per token).
+    let textPath = dir + "/calibration.txt"
+    let text = String(repeating: "Every claim the tool makes must be checkable by someone else, and every byte it writes reproducible. ", count: 24)
+    let file = try AtomicFile(path: textPath, inputs: [], force: true)
+    try file.write(Array(text.utf8), at: 0)
+    try file.commit()
+    var calibrate = CalibrateAction(model: out, textPath: textPath, output: dir + "/stats.ingot")
+    calibrate.ctx = 128
+    calibrate.hessian = true
+    calibrate.force = true
+    let c = try calibrate.run()
+    log("13. calibrate \(dir)/stats.ingot: E[x²] of \(c.layers) linear-layer inputs and \(c.grams) Gram matrices over \(c.tokens) tokens")
+    for (k, method) in [CalibrationMethod.imatrix, .gptq].enumerated() {
+      let q = dir + "/model-q4_0-\(method.rawValue).ingot"
+      var action = QuantizeAction(sources: [out], output: q, scheme: try QuantScheme(family: "q4_0", options: QuantOptions(), search: true), force: true)
+      action.calibration = dir + "/stats.ingot"
+      action.method = method
+      _ = try action.run()
+      var v = ValidateAction(base: out, candidate: q)
+      v.text = Array(text.utf8)
+      v.ctx = 128
+      let result = try v.run()
+      log("\(14 + k). quantize Q4_0 --method \(method.rawValue): mean KL per token on the text \(QuantizeAction.sci(.number(result.metrics["kld_mean"] ?? 0)))")
+    }
     log("done. files are in \(dir)")
   }
 }
