@@ -39,6 +39,18 @@ def call(argv):
     return r.stdout + r.stderr
 
 
+def timed(argv):
+    """Wall seconds and peak RSS (MiB) of one run, by /usr/bin/time -v."""
+    r = subprocess.run(["/usr/bin/time", "-v", *map(str, argv)], capture_output=True, text=True)
+    if r.returncode:
+        sys.exit(f"{os.path.basename(str(argv[0]))} failed: {r.stdout[-600:]} {r.stderr[-1500:]}")
+    wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (\S+)", r.stderr).group(1)
+    secs = 0.0
+    for part in wall.split(":"):
+        secs = secs * 60 + float(part)
+    return secs, int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", r.stderr).group(1)) / 1024
+
+
 def tensor_bytes(path):
     import gguf
     return sum(int(t.n_bytes) for t in gguf.GGUFReader(str(path)).tensors)
@@ -65,16 +77,18 @@ def main():
     ctx = 256
 
     # llama.cpp: imatrix, then Q4_K_M with it.
-    call([imatrix, "-m", base, "-f", work / "cal.txt", "-o", work / "imatrix.gguf", "-c", ctx, "-t", 2])
+    times = {}
+    times["llama-imatrix"] = timed([imatrix, "-m", base, "-f", work / "cal.txt", "-o", work / "imatrix.gguf", "-c", ctx, "-t", 2])
     lq = work / "llama-q4_k_m-imatrix.gguf"
-    call([quantize, "--imatrix", work / "imatrix.gguf", base, lq, "Q4_K_M", 2])
+    times["llama-quantize --imatrix Q4_K_M"] = timed([quantize, "--imatrix", work / "imatrix.gguf", base, lq, "Q4_K_M", 2])
     target = tensor_bytes(lq)
 
     # ingot: calibrate, then a measured mix within llama.cpp's bytes.
     container = work / "base.ingot"
     benchlib.run(ingot, "convert", folder, "-o", container, "--force")
     stats = work / "stats.ingot"
-    benchlib.run(ingot, "calibrate", container, "--file", work / "cal.txt", "--ctx", str(ctx), "--hessian", "-o", stats, "--force")
+    times["ingot calibrate (E[x²])"] = timed([ingot, "calibrate", container, "--file", work / "cal.txt", "--ctx", ctx, "-o", work / "sq.ingot", "--force"])
+    times["ingot calibrate --hessian"] = timed([ingot, "calibrate", container, "--file", work / "cal.txt", "--ctx", ctx, "--hessian", "-o", stats, "--force"])
     runs = [("llama.cpp Q4_K_M, llama-imatrix", lq)]
     variants = [
         ("ingot --target-size (llama.cpp's bytes), GPTQ", ["--target-size", str(target), "--calibration", stats, "--method", "gptq",
@@ -89,7 +103,7 @@ def main():
     for label, args in variants:
         slug = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
         q = work / f"{slug}.ingot"
-        benchlib.run(ingot, "quantize", container, *map(str, args), "-o", q, "--force", "--report", work / f"{slug}.json")
+        times[label.replace("ingot ", "ingot quantize ")] = timed([ingot, "quantize", container, *args, "-o", q, "--force", "--report", work / f"{slug}.json"])
         g = work / f"{slug}.gguf"
         benchlib.run(ingot, "export", q, "--to", "gguf", "-o", g, "--force")
         runs.append((label, g))
@@ -107,6 +121,11 @@ def main():
         ppl = re.search(r"Mean PPL\(Q\)\s*:\s*([0-9.]+)", log)
         b = tensor_bytes(g)
         print(f"| {label} | {b} | {b / target:.3f} | {os.path.getsize(g)} | {kld.group(1)} ± {kld.group(2)} | {ppl.group(1) if ppl else '–'} |")
+    print("\nTime and peak RSS (2 threads; the calibration text is the same for both tools):\n")
+    print("| run | s | peak RSS MiB |")
+    print("|---|---:|---:|")
+    for name, (secs, rss) in times.items():
+        print(f"| {name} | {secs:.1f} | {rss:.0f} |")
 
 
 if __name__ == "__main__":
