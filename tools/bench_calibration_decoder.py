@@ -116,8 +116,13 @@ def main():
     print("| model | tensor bytes | / llama.cpp | GGUF bytes | mean KLD ± | PPL |")
     print("|---|---:|---:|---:|---:|---:|")
     for label, g in runs:
-        log = call([perplexity, "-m", g, "-f", work / "eval.txt", "-c", ctx, "-b", ctx, "-t", 2, "--kl-divergence-base", kld_base, "--kl-divergence"])
-        kld = re.search(r"Mean    KLD:\s+([0-9.]+) ±\s+([0-9.]+)", log)
+        for _ in range(2):  # once more if llama-perplexity printed no KLD (seen once, not reproduced)
+            log = call([perplexity, "-m", g, "-f", work / "eval.txt", "-c", ctx, "-b", ctx, "-t", 2, "--kl-divergence-base", kld_base, "--kl-divergence"])
+            kld = re.search(r"Mean    KLD:\s+([0-9.]+) ±\s+([0-9.]+)", log)
+            if kld:
+                break
+        if not kld:
+            sys.exit(f"llama-perplexity printed no KLD for {g}: {log[-1500:]}")
         ppl = re.search(r"Mean PPL\(Q\)\s*:\s*([0-9.]+)", log)
         b = tensor_bytes(g)
         print(f"| {label} | {b} | {b / target:.3f} | {os.path.getsize(g)} | {kld.group(1)} ± {kld.group(2)} | {ppl.group(1) if ppl else '–'} |")

@@ -155,7 +155,7 @@ public struct QuantizeAction: Sendable {
     var parameters = scheme.parameters.merging(policy.parameters) { a, _ in a }
     if let budget, let plan {
       var b: [String: JSONValue] = [
-        "candidates": .array(budget.candidates.map { .string($0.description) }), "sequences": .int(Int64(min(budget.sequences, sequences.count))),
+        "candidates": .array(budget.candidates.map { .string($0.description) }), "sequences": .int(Int64(budget.inputs(sequences).count)), "tokens": .int(Int64(budget.inputs(sequences).reduce(0) { $0 + $1.count })),
         "metric": .string(plan.metric), "predicted_error": .number(plan.predicted),
       ]
       switch budget.target {
@@ -176,7 +176,7 @@ public struct QuantizeAction: Sendable {
     guard let plan, let budget else { return Planned(outcome: outcome, plan: nil, measured: nil) }
     // The check: the written file, measured as the plan measured each
     // tensor, recorded as a validate step beside the prediction.
-    let inputs = Array(sequences.prefix(budget.sequences))
+    let inputs = budget.inputs(sequences)
     let bw = Weights(source), cw = Weights(try ContainerReader(path: output))
     bw.verifyDigests = false
     let bm = try Models.load(bw), cm = try Models.load(cw)

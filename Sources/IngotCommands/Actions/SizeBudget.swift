@@ -29,8 +29,22 @@ public struct SizeBudget: Sendable {
   public var target: Target
   /// The types tried (ggml); keeping the tensor is always a candidate.
   public var candidates: [GGMLType] = SizeBudget.defaultCandidates
-  /// Calibration sequences the sensitivity is measured on.
+  /// Calibration sequences the sensitivity is measured on: the first ones,
+  /// at most `sequences` of them and at most `tokens` tokens (at least one
+  /// sequence). Every candidate costs a forward pass over them.
   public var sequences = 32
+  public var tokens = 4096
+
+  /// The sequences measured, of the calibration's.
+  public func inputs(_ all: [[Int]]) -> [[Int]] {
+    var out: [[Int]] = [], used = 0
+    for s in all.prefix(sequences) {
+      guard out.isEmpty || used + s.count <= tokens else { break }
+      out.append(s)
+      used += s.count
+    }
+    return out
+  }
 
   public static let defaultCandidates: [GGMLType] = [.iq4_xs, .iq4_nl, .q5_0, .q5_K, .q6_K, .q8_0]
 
@@ -104,7 +118,7 @@ public struct SizeBudget: Sendable {
   func plan(weights: Weights, source: any TensorSource, stage: QuantizeStage, sequences all: [[Int]], progress: ProgressBar?) throws -> Plan {
     let model = try Models.load(weights)
     let encoder = model.outputKind != "logits"
-    let inputs = Array(all.prefix(sequences))
+    let inputs = self.inputs(all)
     let base = try model.run(inputs)
     weights.verifyDigests = false  // that pass checked every payload
     defer { weights.verifyDigests = true }

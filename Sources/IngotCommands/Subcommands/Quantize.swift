@@ -49,8 +49,11 @@ extension IngotCommand {
     @Option(help: "--target-bpw/--target-size: the ggml types tried, comma-separated (default iq4_xs,iq4_nl,q5_0,q5_k,q6_k,q8_0; keeping a tensor is always tried).")
     var candidates: String?
 
-    @Option(help: "--target-bpw/--target-size: calibration sequences the sensitivity is measured on (default 32).")
+    @Option(help: "--target-bpw/--target-size: calibration sequences the sensitivity is measured on (default 32; the first ones, within --sensitivity-tokens).")
     var sensitivitySequences = 32
+
+    @Option(help: "--target-bpw/--target-size: at most this many tokens of them (default 4096; at least one sequence).")
+    var sensitivityTokens = 4096
 
     @Flag(help: "int4 codes: symmetric (−8…7, f16 scale) or asymmetric (0…15, scale and minimum; default).")
     var mode: Mode = .asymmetric
@@ -87,7 +90,9 @@ extension IngotCommand {
       }
       var budget = SizeBudget(target: target)
       guard sensitivitySequences > 0 else { throw PipelineError.usage("--sensitivity-sequences must be positive") }
+      guard sensitivityTokens > 0 else { throw PipelineError.usage("--sensitivity-tokens must be positive") }
       budget.sequences = sensitivitySequences
+      budget.tokens = sensitivityTokens
       if let candidates {
         budget.candidates = try candidates.split(separator: ",").map { name in
           let families = GGMLBlockCodec.families
