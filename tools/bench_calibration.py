@@ -26,15 +26,9 @@ from checklib import llama_embeddings
 
 
 def timed(argv):
-    r = subprocess.run(["/usr/bin/time", "-v", *map(str, argv)], capture_output=True, text=True)
-    if r.returncode:
-        sys.exit(f"{argv[0]} failed: {r.stdout[-400:]} {r.stderr[-800:]}")
-    wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (\S+)", r.stderr).group(1)
-    secs = 0.0
-    for p in wall.split(":"):
-        secs = secs * 60 + float(p)
-    rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", r.stderr).group(1)) / 1024
-    return secs, rss
+    """benchlib.timed without the output: (wall seconds, peak RSS MiB)."""
+    wall, rss, _ = benchlib.timed(argv)
+    return wall, rss
 
 
 def pooled_torch(folder, ids):

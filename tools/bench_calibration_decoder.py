@@ -40,15 +40,9 @@ def call(argv):
 
 
 def timed(argv):
-    """Wall seconds and peak RSS (MiB) of one run, by /usr/bin/time -v."""
-    r = subprocess.run(["/usr/bin/time", "-v", *map(str, argv)], capture_output=True, text=True)
-    if r.returncode:
-        sys.exit(f"{os.path.basename(str(argv[0]))} failed: {r.stdout[-600:]} {r.stderr[-1500:]}")
-    wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (\S+)", r.stderr).group(1)
-    secs = 0.0
-    for part in wall.split(":"):
-        secs = secs * 60 + float(part)
-    return secs, int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", r.stderr).group(1)) / 1024
+    """benchlib.timed without the output: (wall seconds, peak RSS MiB)."""
+    wall, rss, _ = benchlib.timed(argv)
+    return wall, rss
 
 
 def tensor_bytes(path):

@@ -156,7 +156,11 @@ public struct QuantizeStage: TensorStage {
       v.withUnsafeBytes { FloatConversion.convert(count: s.count, from: .f32, to: to.dtype, input: $0, output: output) }
       return nil
     }
-    guard let stored = try QuantCodecs.layout(to.encoding, dtype: to.dtype, shape: to.shape) else { return nil }
+    guard let stored = try QuantCodecs.layout(to.encoding, dtype: to.dtype, shape: to.shape) else {
+      // A raw tensor passed through (a norm whose scales did not fit it): as it was.
+      if output.count == input.count, let dst = output.baseAddress, let src = input.baseAddress { dst.copyMemory(from: src, byteCount: input.count) }
+      return nil
+    }
     // The scheme's own codec: it may carry fit options the header does not store (HQQ).
     let planned = try? scheme(for: from).layout(dtype: from.dtype, shape: from.shape).get()
     let codec = planned.flatMap { $0.encoding == stored.encoding ? $0 : nil } ?? stored
