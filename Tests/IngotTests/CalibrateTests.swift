@@ -111,6 +111,7 @@ import Testing
     let step = try #require(outcome.header.provenance.last)
     #expect(step.parameters["calibration"]?["method"]?.stringValue == "imatrix")
     #expect(step.parameters["calibration"]?["stats_model_digest"]?.stringValue == (try ContainerReader(path: tmp.file("c.ingot"))).header.modelDigest)
+    #expect(step.parameters["calibration"]?["stats_sha256"]?.stringValue == Digest.sha256Hex(try readFile(tmp.file("c.ingot"))))
     // Stats measured on another model are refused.
     _ = try ConvertAction(sources: [Fixtures.path("arch/qwen2")], output: tmp.file("q.ingot")).run()
     var other = QuantizeAction(sources: [tmp.file("q.ingot")], output: tmp.file("x.ingot"), scheme: scheme)

@@ -112,6 +112,7 @@ public struct QuantizeAction: Sendable {
       if !grams.isEmpty { stage.hessians = grams }
       var named: [String: JSONValue] = [
         "method": .string(method.rawValue), "stats_model_digest": .string(stats.header.modelDigest),
+        "stats_sha256": .string(try FileHasher.sha256(path: calibration)),
         "text_sha256": .string(stats.metadata["calibration/text_sha256"] ?? ""), "tokens": .string(stats.metadata["calibration/tokens"] ?? ""),
       ]
       if method == .gptq { named["damping"] = .number(damping) }
