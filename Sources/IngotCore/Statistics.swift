@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// The few statistics several modules report, written once.
 public enum Statistics {
   /// Cosine of two vectors in float64; 1 for two zero vectors, 0 for one.
@@ -24,5 +28,19 @@ public enum Statistics {
     let s = x.sorted()
     guard !s.isEmpty else { return .nan }
     return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+  }
+
+  /// log softmax in float64: x − (max + log Σ exp(x − max)).
+  public static func logSoftmax(_ x: [Double]) -> [Double] {
+    let m = x.max() ?? 0
+    let lse = m + log(x.reduce(0) { $0 + exp($1 - m) })
+    return x.map { $0 - lse }
+  }
+
+  /// KL(p ‖ q) from log-probabilities (rounding can make it slightly negative).
+  public static func klDivergence(_ lp: [Double], _ lq: [Double]) -> Double {
+    var kl = 0.0
+    for i in lp.indices { kl += exp(lp[i]) * (lp[i] - lq[i]) }
+    return kl
   }
 }

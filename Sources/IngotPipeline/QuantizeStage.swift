@@ -95,6 +95,9 @@ public struct QuantizeStage: TensorStage {
   public var normScales: [String: [Float]] = [:]
   public var plusOneNorms = false
 
+  /// Rows `output_sqnr_db` is measured on, at most.
+  static let outputErrorRows = 256
+
   public func keepsPayload(_ from: SourceTensor, _ to: SourceTensor) -> Bool {
     normScales[from.name] == nil && Pipeline.samePayload(from, to)
   }
@@ -215,9 +218,20 @@ public struct QuantizeStage: TensorStage {
       o["weighted_sqnr_db"] = noise > 0 ? .number(10 * log10(signal / noise)) : .null
     }
     if let gram {
-      // The full quadratic form: what the layer's output moves by on the calibration inputs.
+      // The full quadratic form: what the layer's output moves by on the
+      // calibration inputs. It costs rows·cols² (as much as GPTQ itself), so
+      // on at most `outputErrorRows` evenly spaced rows.
+      let cols = codec.cols, picked = min(codec.rows, Self.outputErrorRows)
+      var w = [Float](repeating: 0, count: picked * cols), q = w
+      for k in 0..<picked {
+        let r = k * codec.rows / picked
+        for c in 0..<cols {
+          w[k * cols + c] = values[r * cols + c]
+          q[k * cols + c] = deq[r * cols + c]
+        }
+      }
       let db = gram.withUnsafeBufferPointer { h in
-        OutputError.sqnr(original: values.baseAddress!, quantized: deq.baseAddress!, rows: codec.rows, cols: codec.cols, hessian: h.baseAddress!)  // audited: sized n and cols²
+        OutputError.sqnr(original: w, quantized: q, rows: picked, cols: cols, hessian: h.baseAddress!)  // audited: sized cols²
       }
       o["output_sqnr_db"] = db.map { .number($0) } ?? .null
     }

@@ -58,10 +58,8 @@ public struct Validation: Sendable {
         var seqCos = 0.0
         for t in 0..<seq.count {
           let x = a[s][(t * dim)..<((t + 1) * dim)].map(Double.init), y = b[s][(t * dim)..<((t + 1) * dim)].map(Double.init)
-          let lp = logSoftmax(x), lq = logSoftmax(y)
-          var kl = 0.0
-          for i in 0..<dim { kl += exp(lp[i]) * (lp[i] - lq[i]) }
-          klds.append(max(kl, 0))
+          let lp = Statistics.logSoftmax(x), lq = Statistics.logSoftmax(y)
+          klds.append(max(Statistics.klDivergence(lp, lq), 0))
           let top = argmax(x)
           if top == argmax(y) { agree += 1 }
           let d = exp(lp[top]) - exp(lq[top])
@@ -103,12 +101,6 @@ public struct Validation: Sendable {
     }
     return Validation(kind: kind, sequences: inputs.count, tokens: inputs.reduce(0) { $0 + $1.count }, inputsDigest: digest(inputs),
                       metrics: metrics, thresholds: thresholds, failures: failures)
-  }
-
-  static func logSoftmax(_ x: [Double]) -> [Double] {
-    let m = x.max() ?? 0
-    let lse = m + log(x.reduce(0) { $0 + exp($1 - m) })
-    return x.map { $0 - lse }
   }
 
   static func argmax(_ x: [Double]) -> Int { x.indices.max { x[$0] < x[$1] } ?? 0 }

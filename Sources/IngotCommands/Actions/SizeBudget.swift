@@ -95,22 +95,14 @@ public struct SizeBudget: Sendable {
         count += 1
       } else {
         for t in 0..<tokens {
-          let p = logSoftmax(a[(t * dim)..<((t + 1) * dim)]), q = logSoftmax(b[(t * dim)..<((t + 1) * dim)])
-          var kl = 0.0
-          for i in 0..<dim { kl += exp(p[i]) * (p[i] - q[i]) }
-          total += max(0, kl)
+          let p = Statistics.logSoftmax(a[(t * dim)..<((t + 1) * dim)].map(Double.init))
+          let q = Statistics.logSoftmax(b[(t * dim)..<((t + 1) * dim)].map(Double.init))
+          total += max(0, Statistics.klDivergence(p, q))
           count += 1
         }
       }
     }
     return count > 0 ? total / Double(count) : 0
-  }
-
-  static func logSoftmax(_ x: ArraySlice<Float>) -> [Double] {
-    let m = Double(x.max() ?? 0)
-    let s = x.reduce(0.0) { $0 + exp(Double($1) - m) }
-    let l = m + log(s)
-    return x.map { Double($0) - l }
   }
 
   /// Measures every candidate and chooses. `stage` is the run's stage (its
